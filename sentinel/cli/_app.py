@@ -1,11 +1,116 @@
-"""The Typer app, global options and the one place where errors become exit codes."""
+"""The Typer app, global options, and the one place where errors become exit codes.
+
+Commands live in sibling modules (``emulator.py``, ``run.py``, ...) and register themselves on
+``app`` when this module imports them at the bottom.
+"""
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich")
+from sentinel import __version__
+from sentinel.config import Settings, load_settings
+from sentinel.errors import UsageError
+from sentinel.log import LogFormat, LogLevel, configure_logging
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Keeps Google Colab training runs alive and brings them back when the runtime is lost anyway.",
+)
+
+EXIT_USAGE = 2
 
 
-def main() -> None:
-    app()
+@dataclass(frozen=True, slots=True)
+class GlobalOptions:
+    config_file: Path | None
+    log_format: LogFormat | None
+    log_level: LogLevel | None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sentinel {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file with settings (flags and SENTINEL_* env vars win).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="console | json | auto (JSON when not on a TTY).")
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="debug | info | warning | error.")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    ctx.obj = GlobalOptions(config_file=config, log_format=log_format, log_level=log_level)  # type: ignore[arg-type]
+
+
+def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:
+    """Build the Settings for a command (global options + the command's flags) and configure logging.
+
+    ``None`` overrides are flags the user did not give. Raises ConfigError on invalid input.
+    """
+    options: GlobalOptions = ctx.find_root().obj
+    settings = load_settings(
+        options.config_file,
+        log_format=options.log_format,
+        log_level=options.log_level,
+        **overrides,
+    )
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def fail(message: str) -> NoReturn:
+    """Print one line to stderr and exit with the usage error code."""
+    typer.echo(f"sentinel: error: {message}", err=True)
+    raise SystemExit(EXIT_USAGE)
+
+
+# Typer >= 0.20 ships its own copy of click; its exceptions are not click's. Match both.
+_click_exceptions = getattr(typer, "_click", click).exceptions
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``sentinel`` console script: errors become one line and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except UsageError as exc:
+        fail(str(exc))
+    except (_click_exceptions.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else "")
+        raise SystemExit(0) from None
+    except (_click_exceptions.ClickException, click.ClickException) as exc:
+        fail(exc.format_message())
+    except (typer.Exit, click.exceptions.Exit) as exc:
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
+        typer.echo("Aborted.", err=True)
+        raise SystemExit(130) from None
+    sys.exit(0)
+
+
+# Command modules register themselves on `app`; keep these imports at the bottom.
+from sentinel.cli import emulator as _emulator  # noqa: E402, F401

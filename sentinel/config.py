@@ -1,0 +1,209 @@
+"""The one Settings model: env vars ``SENTINEL_*``, an optional TOML file, CLI flags. Read once, at the edge.
+
+Precedence, highest first: CLI flags, environment variables, the TOML file (``--config``), defaults.
+Every other module receives a ``Settings`` (or a part of it) and never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sentinel.errors import ConfigError
+from sentinel.log import LogFormat, LogLevel
+
+DEFAULT_RESUME_MARKER = "# sentinel: resume"
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
+
+
+class EmulatorSettings(BaseModel):
+    """The local Colab stand-in (``sentinel emulator``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535, description="0 picks a free port")
+    notebooks: Path | None = Field(
+        default=None, description="folder of .ipynb files; default: bundled samples"
+    )
+    drive_dir: Path | None = Field(
+        default=None, description="folder that plays Google Drive; default: a temp dir"
+    )
+    idle_timeout: float = Field(default=5400.0, gt=0, description="seconds of no input before disconnect")
+    max_lifetime: float = Field(default=43200.0, gt=0, description="seconds a runtime may live at most")
+    allocation_delay: float = Field(default=1.5, ge=0, description="seconds Connecting takes")
+
+    @field_validator("notebooks")
+    @classmethod
+    def _notebooks_is_readable_dir(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        if not os.access(value, os.R_OK | os.X_OK):
+            raise ValueError(f"{value} is not readable")
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything sentinel can be told. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SENTINEL_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+    log_format: LogFormat = "auto"
+    log_level: LogLevel = "info"
+
+    emulator: EmulatorSettings = EmulatorSettings()
+
+    # --- the daemon (`sentinel run`, `sentinel login`) ---
+    urls: list[str] = Field(default_factory=list, description="notebook URLs to keep alive")
+    profile: Path = Path("profiles/default")
+    browser_path: Path | None = None
+    channel: str | None = Field(default=None, description="Playwright channel, e.g. 'chrome'")
+    headless: bool | None = Field(default=None, description="None: headed when a display exists")
+    cdp_url: str | None = None
+    state_dir: Path = Path("state")
+    keepalive_interval: float = Field(default=60.0, ge=1.0, le=3600.0)
+    resume_marker: str = Field(default=DEFAULT_RESUME_MARKER, min_length=1)
+    resume: bool = True
+    run_all: bool = False
+    on_gpu_limit: Literal["wait", "cpu", "stop"] = "wait"
+    selectors: Path | None = Field(default=None, description="TOML file overriding Colab selectors")
+    notify: list[str] = Field(default_factory=list, description="apprise URLs")
+    notify_after_failures: int = Field(default=3, ge=1)
+    status_addr: str = "127.0.0.1:8731"
+    frontend: Literal["auto", "colab"] = "auto"
+    shutdown_timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("status_addr")
+    @classmethod
+    def _status_addr_is_host_port(cls, value: str) -> str:
+        match = _HOST_PORT.match(value)
+        if match is None or not 0 <= int(match["port"]) <= 65535:
+            raise ValueError(f"expected HOST:PORT with a port in 0-65535, got {value!r}")
+        return value
+
+    @field_validator("browser_path", "selectors")
+    @classmethod
+    def _file_is_readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value.is_file() and os.access(value, os.R_OK)):
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @field_validator("cdp_url")
+    @classmethod
+    def _cdp_url_is_http_or_ws(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(https?|wss?)://[^\s/]+", value):
+            raise ValueError(f"expected an http://, https://, ws:// or wss:// URL, got {value!r}")
+        return value
+
+    @property
+    def status_host(self) -> str:
+        return self.status_addr.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def status_port(self) -> int:
+        return int(self.status_addr.rsplit(":", 1)[1])
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = InitSettingsSource(settings_cls, init_kwargs=_toml_data.get(settings_cls, {}))
+        return (init_settings, env_settings, toml)
+
+
+# The TOML file's contents for the Settings being built. load_settings() fills it just before
+# constructing the model and empties it right after, so Settings() alone never sees a stale file.
+_toml_data: dict[type[BaseSettings], dict[str, Any]] = {}
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line :class:`ConfigError`."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: no such file") from None
+    except PermissionError:
+        raise ConfigError(f"config file {path}: permission denied") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path}: is a directory") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "settings"
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting {where!r}"
+    shown = first.get("input")
+    message = first["msg"].removeprefix("Value error, ")
+    plain = isinstance(shown, dict) or shown is None or first["type"] == "value_error"
+    suffix = "" if plain else f" (got {shown!r})"
+    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"invalid setting {where}: {message}{suffix}{more}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the Settings from defaults, the TOML file, the environment and CLI overrides.
+
+    Args:
+        config_file: optional TOML file; its keys are the Settings fields (``[emulator]`` is a table).
+        overrides: values from CLI flags; ``None`` means the flag was not given. Nested sections are
+            passed as dicts, e.g. ``emulator={"port": 9000}``.
+
+    Raises:
+        ConfigError: with one line naming the field and the problem.
+    """
+    data = read_toml(config_file) if config_file is not None else {}
+    given = _drop_none(overrides)
+    _toml_data[Settings] = data
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        prefix = f"config file {config_file}: " if config_file is not None and _blames_file(exc, data) else ""
+        raise ConfigError(prefix + _describe(exc)) from None
+    finally:
+        _toml_data.pop(Settings, None)
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            nested = _drop_none(value)
+            if nested:
+                out[key] = nested
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _blames_file(error: ValidationError, data: dict[str, Any]) -> bool:
+    node: Any = data
+    for part in error.errors()[0]["loc"]:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
