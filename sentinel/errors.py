@@ -8,7 +8,8 @@ The tree::
     │   └── ProfileLockedError  another browser holds the profile directory
     ├── BrowserError          the browser closed, crashed or could not start
     ├── FrontendError         the page did not look like the frontend we expected
-    │   └── SelectorNotFoundError
+    │   ├── SelectorNotFoundError
+    │   └── ResumeMarkerNotFoundError
     └── SessionError
         └── IllegalTransitionError
 """
@@ -42,6 +43,10 @@ class FrontendError(SentinelError):
 
 class SelectorNotFoundError(FrontendError):
     """Raised when none of a selector's alternatives matched in time."""
+
+
+class ResumeMarkerNotFoundError(FrontendError):
+    """Raised when no code cell of the notebook contains the resume marker; the message names it."""
 
 
 class SessionError(SentinelError):
