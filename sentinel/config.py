@@ -83,7 +83,13 @@ class Settings(BaseSettings):
     selectors: Path | None = Field(default=None, description="TOML file overriding Colab selectors")
     notify: list[str] = Field(default_factory=list, description="apprise URLs")
     notify_after_failures: int = Field(default=3, ge=1)
+    notify_repeat_interval: float = Field(
+        default=1800.0, ge=0, description="seconds between reminders while a human is needed; 0: none"
+    )
     status_addr: str = "127.0.0.1:8731"
+    status_stale_after: float = Field(
+        default=30.0, gt=0, description="/healthz answers 503 when the main loop has not ticked for this long"
+    )
     frontend: Literal["auto", "colab"] = "auto"
     shutdown_timeout: float = Field(default=10.0, gt=0, le=120)
 
