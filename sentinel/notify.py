@@ -1,0 +1,470 @@
+"""Tell a human when a notebook needs one: apprise delivery (Notifier) and when to speak (AlertPolicy).
+
+The daemon feeds :class:`AlertPolicy` what happens to each notebook (state changes, failed and
+successful reconnects, a periodic ``tick``); the policy answers with :class:`Alert` s, which the
+daemon hands to :meth:`Notifier.send`. The policy is pure (clock injected), so every rule is tested
+without a network; the notifier never raises into the daemon and never blocks its event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
+
+import structlog
+
+from sentinel.errors import ConfigError
+
+if TYPE_CHECKING:
+    import apprise
+
+    from sentinel.config import Settings
+
+log = structlog.get_logger(__name__)
+
+# A notification that takes longer than this is given up (the service plugins time out sooner).
+DEFAULT_TIMEOUT: Final = 30.0
+
+# Session states (sentinel.session's enum values) as the policy sees them.
+BLOCKED: Final = "blocked"
+ERROR: Final = "error"
+NEEDS_HUMAN: Final = frozenset({BLOCKED, ERROR})
+HEALTHY: Final = frozenset({"connected"})
+
+
+class Level(StrEnum):
+    """How loud a notification is. The values are apprise's notify types (icons, colours, priorities)."""
+
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one notification to one URL.
+
+    Attributes:
+        url: the URL with passwords and tokens masked by apprise; safe to print.
+        scheme: the URL's scheme (``ntfy``, ``tgram``, ``json``...); safe to log.
+        ok: the service accepted the message.
+        error: why not, when ``ok`` is False: one line, at most a host name from the URL.
+    """
+
+    url: str
+    scheme: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    service: apprise.Apprise
+    url: str
+    scheme: str
+
+
+class Notifier:
+    """Sends notifications to every configured apprise URL.
+
+    Args:
+        urls: apprise URLs (``ntfy://topic``, ``tgram://token/chat``, ``json://host/path``...).
+        timeout: seconds after which one delivery is given up.
+
+    Raises:
+        ConfigError: when a URL is not one apprise can deliver to; the message names it (masked)
+            and its position, so ``sentinel run --notify bogus://x`` fails at start-up.
+    """
+
+    def __init__(self, urls: Iterable[str], *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        import apprise
+
+        self._timeout = timeout
+        self._targets: list[_Target] = []
+        for position, url in enumerate(urls, start=1):
+            plugin = apprise.Apprise.instantiate(url)
+            if plugin is None:
+                raise ConfigError(_invalid_url_message(url, position))
+            # One Apprise object per URL, so every delivery has its own result.
+            service = apprise.Apprise()
+            service.add(plugin)
+            masked: str = plugin.url(privacy=True)  # type: ignore[no-untyped-call]  # apprise leaves url() untyped
+            # The query holds apprise's defaults (method, retry, ...): noise when printed.
+            masked = masked.split("?", 1)[0]
+            self._targets.append(_Target(service=service, url=masked, scheme=_scheme_of(url)))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Notifier:
+        """The notifier for ``settings.notify`` (may hold no URL: then :meth:`send` does nothing)."""
+        return cls(settings.notify)
+
+    @property
+    def urls(self) -> list[str]:
+        """The configured URLs, masked: safe to print."""
+        return [target.url for target in self._targets]
+
+    def __bool__(self) -> bool:
+        return bool(self._targets)
+
+    async def send(self, title: str, body: str, *, level: Level = Level.INFO) -> list[Delivery]:
+        """Deliver one message to every URL concurrently; returns one :class:`Delivery` per URL.
+
+        Never raises (cancellation aside) and never blocks the event loop: apprise's async API runs
+        the blocking service calls in its own threads. Failures are logged as ``notify.failed``
+        with the URL's scheme only, since a URL may carry tokens.
+        """
+        if not self._targets:
+            return []
+        return list(
+            await asyncio.gather(*(self._deliver(target, title, body, level) for target in self._targets))
+        )
+
+    async def send_alert(self, alert: Alert) -> list[Delivery]:
+        """Deliver an :class:`Alert` from :class:`AlertPolicy`."""
+        return await self.send(alert.title, alert.body, level=alert.level)
+
+    async def _deliver(self, target: _Target, title: str, body: str, level: Level) -> Delivery:
+        # `cause` is a fixed word for the log; `error` may quote apprise (a host name) for the user.
+        try:
+            async with asyncio.timeout(self._timeout):
+                result = await target.service.async_notify(body=body, title=title, notify_type=level.value)
+            ok = bool(result)
+            cause, error = (None, None) if ok else ("rejected", _failure_reason(result))
+        except TimeoutError:
+            ok, cause, error = False, "timeout", f"no answer within {self._timeout:g} s"
+        except Exception as exc:  # A plugin bug must never take the daemon down.
+            ok, cause, error = False, "plugin_error", f"{type(exc).__name__} in the {target.scheme} plugin"
+        if ok:
+            log.info("notify.sent", scheme=target.scheme, level=str(level))
+        else:
+            log.warning("notify.failed", scheme=target.scheme, level=str(level), cause=cause)
+        return Delivery(url=target.url, scheme=target.scheme, ok=ok, error=error)
+
+
+def _failure_reason(result: object) -> str:
+    # apprise >= 2 returns an AppriseResult whose logs() say why (host names, never tokens);
+    # apprise 1.x returns a bare bool.
+    logs = getattr(result, "logs", None)
+    entries = list(logs()) if callable(logs) else []
+    for entry in reversed(entries):
+        message = getattr(entry, "message", None)
+        if getattr(entry, "level", "") in {"WARNING", "ERROR", "CRITICAL"} and message:
+            return str(message)
+    return "the service did not accept the message"
+
+
+def _scheme_of(url: str) -> str:
+    return urlsplit(url).scheme.lower() if "://" in url else ""
+
+
+def _invalid_url_message(url: str, position: int) -> str:
+    scheme = _scheme_of(url)
+    # Only the scheme is echoed back: the rest of an unparsable URL may still be a token.
+    shown = f"{scheme}://..." if scheme else "(no scheme)"
+    if not scheme:
+        why = "expected SCHEME://..., e.g. ntfy://topic or json://host/path"
+    elif scheme not in _known_schemes():
+        why = f"apprise has no service for scheme {scheme!r}"
+    else:
+        why = f"apprise cannot parse it; see its {scheme}:// syntax"
+    return f"invalid notification URL #{position} {shown}: {why}"
+
+
+_schemes: frozenset[str] | None = None
+
+
+def _known_schemes() -> frozenset[str]:
+    global _schemes  # noqa: PLW0603 - computed once: apprise loads every plugin to answer.
+    if _schemes is None:
+        import apprise
+
+        found: set[str] = set()
+        for entry in apprise.Apprise().details()["schemas"]:
+            for key in ("protocols", "secure_protocols"):
+                value = entry.get(key) or ()
+                found.update([value] if isinstance(value, str) else value)
+        _schemes = frozenset(s.lower() for s in found)
+    return _schemes
+
+
+# --- the policy ---------------------------------------------------------------------------------
+
+
+class AlertKind(StrEnum):
+    """Why an :class:`Alert` was raised."""
+
+    BLOCKED = "blocked"
+    ERROR = "error"
+    FAILING = "failing"
+    REMINDER = "reminder"
+    RECOVERED = "recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A message the policy wants sent.
+
+    Attributes:
+        kind: which rule raised it.
+        url: the notebook it is about.
+        title: one short line (push notification title).
+        body: what happened, since when, and what the human must do.
+        level: how loud.
+    """
+
+    kind: AlertKind
+    url: str
+    title: str
+    body: str
+    level: Level
+
+
+@dataclass(slots=True)
+class _Notebook:
+    state: str = "starting"
+    reason: str | None = None
+    action: str | None = None
+    # Consecutive failed reconnects; reset by a success or a healthy state.
+    failures: int = 0
+    # An incident is open from the first alert until the notebook is healthy again.
+    incident_since: float | None = None
+    last_sent: float | None = None
+    reminders: int = 0
+
+
+# What the human must do, by blocked reason. Keys are the frontends' Dialog values plus a few
+# synonyms the daemon may use; the daemon can always pass its own `action` instead.
+_ACTIONS: Final[tuple[tuple[str, str], ...]] = (
+    (
+        "captcha",
+        "Open the notebook in sentinel's browser and solve the reCAPTCHA by hand; sentinel never clicks it.",
+    ),
+    (
+        "sign_in",
+        "Run `sentinel login` and sign in to Google again; sentinel never types passwords.",
+    ),
+    (
+        "signed_out",
+        "Run `sentinel login` and sign in to Google again; sentinel never types passwords.",
+    ),
+    (
+        "gpu_limit",
+        "Wait for Colab's GPU quota to reset (sentinel retries), or restart with --on-gpu-limit cpu.",
+    ),
+    (
+        "usage_limit",
+        "Wait for Colab's GPU quota to reset (sentinel retries), or restart with --on-gpu-limit cpu.",
+    ),
+    (
+        "too_many_sessions",
+        "Close other Colab sessions (Runtime > Manage sessions); sentinel retries afterwards.",
+    ),
+    (
+        "marker",
+        "Add a code cell containing the resume marker to the notebook, or run with --no-resume.",
+    ),
+)
+_GENERIC_ACTION: Final = (
+    "Open the notebook in sentinel's browser profile and resolve it; sentinel keeps retrying."
+)
+
+
+def suggest_action(reason: str | None) -> str:
+    """What a human should do about ``reason`` (a blocked reason or error message), in one sentence."""
+    if reason:
+        key = re.sub(r"[\s\-]+", "_", reason.lower())
+        for needle, action in _ACTIONS:
+            if needle in key:
+                return action
+    return _GENERIC_ACTION
+
+
+class AlertPolicy:
+    """Decides when to notify; pure apart from the injected clock.
+
+    Rules:
+        * entering ``blocked`` or ``error`` (or a new reason while in it) alerts at once;
+        * ``after_failures`` consecutive failed reconnects alert once;
+        * while a notebook still needs a human (blocked, error, or still failing), :meth:`tick`
+          repeats the alert every ``repeat_interval`` seconds, louder (0 disables reminders);
+        * the first healthy state (``connected``) after any alert sends a recovery message.
+
+    Args:
+        after_failures: consecutive failed reconnects that make an alert.
+        repeat_interval: seconds between reminders; 0 for none.
+        clock: monotonic seconds; inject a fake in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        after_failures: int = 3,
+        repeat_interval: float = 1800.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if after_failures < 1:
+            raise ValueError("after_failures must be at least 1")
+        if repeat_interval < 0:
+            raise ValueError("repeat_interval must not be negative")
+        self._after_failures = after_failures
+        self._repeat_interval = repeat_interval
+        self._clock = clock or time.monotonic
+        self._notebooks: dict[str, _Notebook] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Callable[[], float] | None = None) -> AlertPolicy:
+        """The policy for ``settings.notify_after_failures`` and ``settings.notify_repeat_interval``."""
+        return cls(
+            after_failures=settings.notify_after_failures,
+            repeat_interval=settings.notify_repeat_interval,
+            clock=clock,
+        )
+
+    def state_changed(
+        self, url: str, state: str | Enum, *, reason: str | None = None, action: str | None = None
+    ) -> list[Alert]:
+        """The notebook at ``url`` is now in ``state``.
+
+        Args:
+            url: the notebook.
+            state: the session state (its enum or the enum's value, e.g. ``"blocked"``).
+            reason: for blocked/error: why (``"captcha"``, ``"resume marker not found"``...).
+            action: what the human must do; default: :func:`suggest_action` of ``reason``.
+        """
+        name = _state_name(state)
+        nb = self._notebook(url)
+        previous, previous_reason = nb.state, nb.reason
+        nb.state = name
+        if name in NEEDS_HUMAN:
+            nb.reason, nb.action = reason, action or suggest_action(reason)
+            if previous != name or previous_reason != reason:
+                return [self._open(url, nb, AlertKind(name))]
+            return []
+        nb.reason = nb.action = None
+        if name in HEALTHY:
+            nb.failures = 0
+            return self._recover(url, nb)
+        return []
+
+    def reconnect_failed(self, url: str, *, error: str | None = None) -> list[Alert]:
+        """A reconnect attempt for ``url`` failed; alerts when the failures reach the threshold."""
+        nb = self._notebook(url)
+        nb.failures += 1
+        if nb.failures == self._after_failures:
+            nb.reason = error
+            return [self._open(url, nb, AlertKind.FAILING)]
+        return []
+
+    def reconnect_succeeded(self, url: str) -> list[Alert]:
+        """A reconnect for ``url`` worked; the failure count starts over (recovery waits for ``connected``)."""
+        self._notebook(url).failures = 0
+        return []
+
+    def forget(self, url: str) -> None:
+        """Stop tracking ``url`` (the notebook was removed)."""
+        self._notebooks.pop(url, None)
+
+    def tick(self) -> list[Alert]:
+        """Reminders that are due; call it periodically (every few seconds is plenty)."""
+        if self._repeat_interval == 0:
+            return []
+        now = self._clock()
+        due: list[Alert] = []
+        for url, nb in self._notebooks.items():
+            still_bad = nb.state in NEEDS_HUMAN or nb.failures >= self._after_failures
+            if (
+                still_bad
+                and nb.incident_since is not None
+                and nb.last_sent is not None
+                and now - nb.last_sent >= self._repeat_interval
+            ):
+                nb.reminders += 1
+                nb.last_sent = now
+                due.append(self._reminder(url, nb, now))
+        return due
+
+    def _notebook(self, url: str) -> _Notebook:
+        return self._notebooks.setdefault(url, _Notebook())
+
+    def _open(self, url: str, nb: _Notebook, kind: AlertKind) -> Alert:
+        now = self._clock()
+        if nb.incident_since is None:
+            nb.incident_since = now
+        nb.last_sent = now
+        nb.reminders = 0
+        name = notebook_name(url)
+        if kind is AlertKind.FAILING:
+            title = f"sentinel: {name} failed to reconnect {nb.failures} times"
+            detail = f"Last error: {nb.reason}." if nb.reason else "sentinel keeps retrying with backoff."
+            body = f"{url}\n{nb.failures} reconnect attempts in a row failed. {detail}"
+            return Alert(kind, url, title, body, Level.WARNING)
+        what = "is blocked" if kind is AlertKind.BLOCKED else "stopped with an error"
+        title = f"sentinel: {name} {what}"
+        body = f"{url}\nReason: {nb.reason or 'unknown'}.\nWhat to do: {nb.action}"
+        return Alert(kind, url, title, body, Level.WARNING if kind is AlertKind.BLOCKED else Level.FAILURE)
+
+    def _reminder(self, url: str, nb: _Notebook, now: float) -> Alert:
+        assert nb.incident_since is not None
+        name = notebook_name(url)
+        since = format_duration(now - nb.incident_since)
+        if nb.state in NEEDS_HUMAN:
+            title = f"sentinel: {name} still {nb.state} after {since} (reminder {nb.reminders})"
+            body = f"{url}\nReason: {nb.reason or 'unknown'}.\nWhat to do: {nb.action}"
+        else:
+            title = f"sentinel: {name} still failing after {since} (reminder {nb.reminders})"
+            body = f"{url}\n{nb.failures} reconnect attempts in a row failed; sentinel keeps retrying."
+        return Alert(AlertKind.REMINDER, url, title, body, Level.FAILURE)
+
+    def _recover(self, url: str, nb: _Notebook) -> list[Alert]:
+        if nb.incident_since is None:
+            return []
+        down = format_duration(self._clock() - nb.incident_since)
+        nb.incident_since = nb.last_sent = None
+        nb.reminders = 0
+        title = f"sentinel: {notebook_name(url)} is back to normal"
+        body = f"{url}\nConnected again after {down}."
+        return [Alert(AlertKind.RECOVERED, url, title, body, Level.SUCCESS)]
+
+
+def _state_name(state: str | Enum) -> str:
+    return str(state.value) if isinstance(state, Enum) else state
+
+
+def notebook_name(url: str) -> str:
+    """A short, readable name for a notebook URL (its last path segment, without query or fragment)."""
+    parts = urlsplit(url)
+    segment = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    name = segment or parts.netloc or url
+    return name if len(name) <= 40 else name[:18] + "..." + name[-18:]
+
+
+def format_duration(seconds: float) -> str:
+    """``95`` -> ``'1 min 35 s'``, ``7260`` -> ``'2 h 1 min'``: coarse, for people."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+__all__ = [
+    "Alert",
+    "AlertKind",
+    "AlertPolicy",
+    "Delivery",
+    "Level",
+    "Notifier",
+    "format_duration",
+    "notebook_name",
+    "suggest_action",
+]
