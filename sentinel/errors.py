@@ -5,7 +5,8 @@ The tree::
     SentinelError
     ├── UsageError            bad input from the user; the CLI prints one line and exits 2
     │   ├── ConfigError       a setting is invalid (flag, env var, TOML file)
-    │   └── ProfileLockedError  another browser holds the profile directory
+    │   ├── ProfileLockedError  another browser holds the profile directory
+    │   └── StateDirLockedError another sentinel holds the state directory
     ├── BrowserError          the browser closed, crashed or could not start
     ├── FrontendError         the page did not look like the frontend we expected
     │   ├── SelectorNotFoundError
@@ -31,6 +32,10 @@ class ConfigError(UsageError):
 
 class ProfileLockedError(UsageError):
     """Raised when another browser process holds the profile directory."""
+
+
+class StateDirLockedError(UsageError):
+    """Raised when another sentinel process holds the state directory's lock."""
 
 
 class BrowserError(SentinelError):
