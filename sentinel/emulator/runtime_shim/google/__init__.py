@@ -1,0 +1,1 @@
+"""Namespace for the emulator's ``google.colab`` shim (only on emulator kernels' PYTHONPATH)."""
