@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 
 from sentinel.browser import choose_browser, launch_args
+from sentinel.emulator.testing import EmulatorServer
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +44,23 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 @pytest.fixture
 async def page(context: BrowserContext) -> Page:
     return await context.new_page()
+
+
+# ---- the emulator (owned by the emulator server engineer) ---------------------------------------
+# One real emulator for the whole session, with a long idle timeout: a test that needs a short idle
+# timeout, a short max lifetime or its own Drive folder starts its own EmulatorServer.
+# `emulator` is the session server as is; `fresh_emulator` resets it (kills runtimes, clears
+# faults, events and sign-in state) before and after the test that asks for it.
+
+
+@pytest.fixture(scope="session")
+async def emulator() -> AsyncIterator[EmulatorServer]:
+    async with EmulatorServer(idle_timeout=3600.0, max_lifetime=43200.0, allocation_delay=0.2) as emu:
+        yield emu
+
+
+@pytest.fixture
+async def fresh_emulator(emulator: EmulatorServer) -> AsyncIterator[EmulatorServer]:
+    await emulator.reset()
+    yield emulator
+    await emulator.reset()
