@@ -25,6 +25,7 @@ from sentinel.emulator.runtime import Output, Runtime, RuntimeDiedError, new_run
 log = structlog.get_logger(__name__)
 
 RuntimeState = Literal["allocating", "connected", "disconnected"]
+ConsentKind = Literal["drive", "credentials"]
 
 # Colab waits up to an hour for the consent popup (colab-ui.md section 5).
 DRIVE_CONSENT_TIMEOUT = 3600.0
@@ -57,6 +58,7 @@ class _QueuedCell:
 @dataclass(slots=True)
 class _DriveRequest:
     runtime_id: str
+    kind: ConsentKind
     future: asyncio.Future[tuple[bool, str]]
 
 
@@ -88,7 +90,7 @@ class NotebookHub:
         self._work = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._drive_requests: dict[str, _DriveRequest] = {}
-        self._drive_granted: set[str] = set()
+        self._drive_granted: set[tuple[str, ConsentKind]] = set()
         self._log = log.bind(notebook=name)
         self._handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "hello": self._on_hello,
@@ -98,6 +100,7 @@ class NotebookHub:
             "restart": self._on_restart,
             "disconnect": self._on_disconnect,
             "drive_consent": self._on_drive_consent,
+            "cancel": self._on_cancel,
             "event": self._on_event,
         }
 
@@ -112,20 +115,8 @@ class NotebookHub:
         """Register a page connection and bring it up to date (state, pending Drive requests)."""
         self.clients.add(ws)
         await self._send(ws, self.state_message())
-        for request_id in self._drive_requests:
-            await self._send(ws, {"type": "drive_request", "request": request_id})
-        for cell in self._pending_and_running():
-            state = "running" if cell is self._running else "pending"
-            await self._send(
-                ws,
-                {
-                    "type": "cell",
-                    "cell_id": cell.cell_id,
-                    "state": state,
-                    "execution_count": None,
-                    "error": False,
-                },
-            )
+        for request_id, request in self._drive_requests.items():
+            await self._send(ws, {"type": "drive_request", "request": request_id, "kind": request.kind})
 
     def remove_client(self, ws: web.WebSocketResponse) -> None:
         """Forget a page connection. The runtime keeps running, as when a Colab tab is closed."""
@@ -142,6 +133,14 @@ class NotebookHub:
             "signed_in": self.signed_in,
             "idle_timeout": self.config.idle_timeout,
             "server_time": time.time(),
+            "cells": [
+                {
+                    "cell_id": cell.cell_id,
+                    "state": "running" if cell is self._running else "pending",
+                    "execution_count": None,
+                }
+                for cell in self._pending_and_running()
+            ],
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -225,6 +224,12 @@ class NotebookHub:
         if not isinstance(request, str) or not isinstance(ok, bool):
             raise ValueError("drive_consent needs a 'request' string and an 'ok' boolean")
         self.answer_drive_request(request, ok=ok, error=str(message.get("error") or ""))
+
+    async def _on_cancel(self, message: dict[str, Any]) -> None:
+        cell_id = message.get("cell_id")
+        if not isinstance(cell_id, str) or not cell_id:
+            raise ValueError("cancel needs a 'cell_id' string")
+        await self.cancel(cell_id)
 
     async def _on_event(self, message: dict[str, Any]) -> None:
         event_kind = message.get("kind")
@@ -363,7 +368,7 @@ class NotebookHub:
             if request.runtime_id == runtime.id and not request.future.done():
                 request.future.set_result((False, "runtime disconnected"))
             self._drive_requests.pop(request_id, None)
-        self._drive_granted.discard(runtime.id)
+        self._drive_granted = {grant for grant in self._drive_granted if grant[0] != runtime.id}
         await self._cancel_queue()
         await runtime.destroy()
 
@@ -431,6 +436,21 @@ class NotebookHub:
         if self.runtime_state in (None, "disconnected"):
             await self.connect(gpu=self._gpu)
         self._work.set()
+
+    async def cancel(self, cell_id: str) -> None:
+        """Drop a queued (not yet running) execution of ``cell_id`` ("Cancel queued execution")."""
+        for cell in list(self._queue):
+            if cell.cell_id == cell_id:
+                self._queue.remove(cell)
+                await self.broadcast(
+                    {
+                        "type": "cell",
+                        "cell_id": cell_id,
+                        "state": "idle",
+                        "execution_count": None,
+                        "error": False,
+                    }
+                )
 
     async def interrupt(self) -> None:
         """Interrupt the running cell (KeyboardInterrupt in the kernel); queued cells are then dropped."""
@@ -512,25 +532,31 @@ class NotebookHub:
 
     # ---- Drive ------------------------------------------------------------------------------
 
-    async def request_drive_mount(self, runtime_id: str, mountpoint: str) -> tuple[bool, str]:
-        """Ask the page for Drive consent on behalf of the kernel; returns ``(ok, error)``.
+    async def request_consent(
+        self, runtime_id: str, kind: ConsentKind = "drive", mountpoint: str | None = None
+    ) -> tuple[bool, str]:
+        """Ask the page for consent on behalf of the kernel's shim; returns ``(ok, error)``.
 
-        A runtime that consented before is answered at once. Waits up to an hour for the page.
+        ``kind`` "drive" is ``drive.mount()``; "credentials" is ``auth.authenticate_user()``. A runtime
+        that consented before is answered at once, without a dialog. Waits up to an hour for the page.
         """
-        if runtime_id in self._drive_granted:
-            self.events.append("drive.mounted", runtime_id=runtime_id, request=None, mountpoint=mountpoint)
+        fields: dict[str, Any] = {"request_kind": kind}
+        if mountpoint is not None:
+            fields["mountpoint"] = mountpoint
+        if (runtime_id, kind) in self._drive_granted:
+            self.events.append("drive.mounted", runtime_id=runtime_id, request=None, **fields)
             return True, ""
         request_id = secrets.token_urlsafe(9)
         future: asyncio.Future[tuple[bool, str]] = asyncio.get_running_loop().create_future()
-        self._drive_requests[request_id] = _DriveRequest(runtime_id, future)
-        self.events.append(
-            "drive.mount_requested", runtime_id=runtime_id, request=request_id, mountpoint=mountpoint
-        )
-        await self.broadcast({"type": "drive_request", "request": request_id})
+        self._drive_requests[request_id] = _DriveRequest(runtime_id, kind, future)
+        self.events.append("drive.mount_requested", runtime_id=runtime_id, request=request_id, **fields)
+        await self.broadcast({"type": "drive_request", "request": request_id, "kind": kind})
         try:
             return await asyncio.wait_for(asyncio.shield(future), DRIVE_CONSENT_TIMEOUT)
         except TimeoutError:
-            self.events.append("drive.refused", runtime_id=runtime_id, request=request_id, error="timeout")
+            self.events.append(
+                "drive.refused", runtime_id=runtime_id, request=request_id, request_kind=kind, error="timeout"
+            )
             return False, "timed out waiting for consent"
         finally:
             self._drive_requests.pop(request_id, None)
@@ -542,11 +568,17 @@ class NotebookHub:
             self._log.warning("emulator.drive_answer_ignored", request=request_id)
             return
         if ok:
-            self._drive_granted.add(request.runtime_id)
-            self.events.append("drive.mounted", runtime_id=request.runtime_id, request=request_id)
+            self._drive_granted.add((request.runtime_id, request.kind))
+            self.events.append(
+                "drive.mounted", runtime_id=request.runtime_id, request=request_id, request_kind=request.kind
+            )
         else:
             self.events.append(
-                "drive.refused", runtime_id=request.runtime_id, request=request_id, error=error
+                "drive.refused",
+                runtime_id=request.runtime_id,
+                request=request_id,
+                request_kind=request.kind,
+                error=error,
             )
         request.future.set_result((ok, error))
 
@@ -647,4 +679,6 @@ def _output_message(cell_id: str, output: Output) -> dict[str, Any]:
         return {"type": "clear_output", "cell_id": cell_id}
     if output.html is not None:
         return {"type": "output", "cell_id": cell_id, "html": output.html}
+    if output.plain is not None:
+        return {"type": "output", "cell_id": cell_id, "plain": output.plain}
     return {"type": "output", "cell_id": cell_id, "stream": output.stream, "text": output.text}

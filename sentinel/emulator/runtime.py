@@ -55,11 +55,12 @@ class RuntimeDiedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """One piece of cell output: ``stream`` + ``text``, or ``html``, or a ``clear`` request."""
+    """One piece of cell output: ``stream`` + ``text``, ``html``, ``plain`` (a text-only result), or ``clear``."""
 
     stream: str | None = None
     text: str | None = None
     html: str | None = None
+    plain: str | None = None
     clear: bool = False
 
 
@@ -194,7 +195,11 @@ class Runtime:
                 await sink(Output(stream=content["name"], text=content["text"]))
             elif kind in ("execute_result", "display_data"):
                 count = content.get("execution_count", count)
-                await sink(Output(html=render_mime(content.get("data", {}))))
+                data = content.get("data", {})
+                rich = render_mime(data)
+                await sink(
+                    Output(html=rich) if rich is not None else Output(plain=str(data.get("text/plain", "")))
+                )
             elif kind == "error":
                 error = True
                 traceback = "\n".join(_ANSI.sub("", line) for line in content.get("traceback", []))
@@ -247,8 +252,8 @@ class Runtime:
             self._log_file = None
 
 
-def render_mime(data: dict[str, Any]) -> str:
-    """HTML for a rich result: the kernel's own HTML, else an image, else escaped plain text."""
+def render_mime(data: dict[str, Any]) -> str | None:
+    """HTML for a rich result (the kernel's own HTML, else an image), or None for a text-only one."""
     if "text/html" in data:
         value = data["text/html"]
         return "".join(value) if isinstance(value, list) else str(value)
@@ -256,5 +261,4 @@ def render_mime(data: dict[str, Any]) -> str:
         if mime in data:
             payload = html.escape(str(data[mime]).strip(), quote=True)
             return f'<img src="data:{mime};base64,{payload}">'
-    text = data.get("text/plain", "")
-    return f"<pre>{html.escape(str(text))}</pre>"
+    return None

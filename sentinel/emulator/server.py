@@ -138,6 +138,7 @@ def create_app(emulator: Emulator) -> web.Application:
     app.router.add_get("/api/notebooks/{name}/state", _get_state)
     app.router.add_post("/api/reset", _post_reset)
     app.router.add_post("/api/runtimes/{runtime_id}/drive/mount", _post_drive_mount)
+    app.router.add_post("/api/runtimes/{runtime_id}/auth/authenticate", _post_authenticate)
     if STATIC_DIR.is_dir():
         app.router.add_static("/static", STATIC_DIR, append_version=False)
 
@@ -326,7 +327,18 @@ async def _post_drive_mount(request: web.Request) -> web.Response:
     mountpoint = data.get("mountpoint") if isinstance(data, dict) else None
     if not isinstance(mountpoint, str) or not mountpoint:
         return web.json_response({"ok": False, "error": "missing 'mountpoint'"}, status=400)
-    ok, error = await hub.request_drive_mount(runtime_id, mountpoint)
+    ok, error = await hub.request_consent(runtime_id, "drive", mountpoint)
     if not ok:
         return web.json_response({"ok": False, "error": error or "credential propagation was unsuccessful"})
     return web.json_response({"ok": True, "drive_dir": str(emulator.drive_dir)})
+
+
+async def _post_authenticate(request: web.Request) -> web.Response:
+    runtime_id = request.match_info["runtime_id"]
+    hub = _emulator(request).hub_for_runtime(runtime_id)
+    if hub is None:
+        return web.json_response({"ok": False, "error": f"unknown runtime {runtime_id!r}"}, status=404)
+    ok, error = await hub.request_consent(runtime_id, "credentials")
+    if not ok:
+        return web.json_response({"ok": False, "error": error or "credential propagation was unsuccessful"})
+    return web.json_response({"ok": True})

@@ -1,5 +1,5 @@
-"""The emulator's stand-in for Colab's ``google.colab`` package: only ``drive`` is provided."""
+"""The emulator's stand-in for Colab's ``google.colab`` package: ``drive`` and ``auth``."""
 
-from . import drive
+from . import auth, drive
 
-__all__ = ["drive"]
+__all__ = ["auth", "drive"]

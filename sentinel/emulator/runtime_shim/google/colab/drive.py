@@ -7,11 +7,10 @@ runtime's content root (``SENTINEL_COLAB_CONTENT_ROOT``), the folder playing ``/
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from ._consent import request_consent
 
 __all__ = ["flush_and_unmount", "mount"]
 
@@ -27,34 +26,6 @@ def _local_path(mountpoint: str) -> Path:
     if root and (path == "/content" or path.startswith("/content/")):
         return Path(root) / path[len("/content") :].lstrip("/")
     return Path(path)
-
-
-def _request_consent(mountpoint: str, force_remount: bool) -> dict[str, object]:
-    base = os.environ.get("SENTINEL_EMULATOR_URL")
-    runtime_id = os.environ.get("SENTINEL_RUNTIME_ID")
-    if not base or not runtime_id:
-        raise ValueError("mount failed: this kernel was not started by the sentinel emulator")
-    body = json.dumps({"mountpoint": mountpoint, "force_remount": force_remount}).encode()
-    request = urllib.request.Request(  # noqa: S310  # http:// URL of our own server, from our env
-        f"{base}/api/runtimes/{runtime_id}/drive/mount",
-        data=body,
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        # Blocks while the page shows the consent dialog and the OAuth popup (Colab waits up to 1 h).
-        with urllib.request.urlopen(request, timeout=3700) as response:  # noqa: S310  # (same)
-            reply = json.loads(response.read().decode())
-    except urllib.error.HTTPError as exc:
-        try:
-            reply = json.loads(exc.read().decode())
-        except ValueError:
-            reply = None
-        if not isinstance(reply, dict):
-            reply = {"ok": False, "error": f"HTTP {exc.code}"}
-    except (OSError, ValueError) as exc:
-        return {"ok": False, "error": str(exc)}
-    return reply if isinstance(reply, dict) else {"ok": False, "error": "malformed reply"}
 
 
 def mount(
@@ -84,7 +55,7 @@ def mount(
         raise ValueError(f"Mountpoint must be a directory: {mountpoint}")
     if local.is_dir() and any(local.iterdir()):
         raise ValueError("Mountpoint must not already contain files")
-    reply = _request_consent(mountpoint, force_remount)
+    reply = request_consent("drive/mount", {"mountpoint": mountpoint, "force_remount": force_remount})
     if not reply.get("ok"):
         reason = reply.get("error") or "unknown"
         raise ValueError(f"mount failed: Error: credential propagation was unsuccessful ({reason})")
