@@ -1,0 +1,641 @@
+"""Crash-safe, verified, rotating checkpoints in one folder (stdlib only; runs inside the Colab kernel).
+
+The commit protocol, built for Google Drive's FUSE mount where rename-over-existing is no guarantee:
+
+1. The payload goes to a new, unique, step-numbered name ``ckpt-<step>-<token>.pt`` (``.pkl`` without
+   PyTorch), created exclusively; its sha256 and size are computed while it is written; it is fsynced,
+   and so is the folder.
+2. Then, and only then, the manifest ``ckpt-<step>-<token>.manifest.json`` is created (exclusively),
+   fsynced, and the folder fsynced. The manifest holds the format version, step, size, sha256,
+   creation time and library versions, plus a sha256 of its own content. It marks completeness.
+3. Loading picks the newest checkpoint whose manifest is intact and whose payload matches it, and
+   warns about every newer one it skipped. Nothing is ever renamed or overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from sentinel import __version__
+
+from ._errors import (
+    CheckpointCorruptError,
+    CheckpointFallbackWarning,
+    CheckpointWriteError,
+    NoCheckpointError,
+    StepOrderError,
+)
+from ._io import HashingWriter, fsync_dir, write_new_file
+from ._lease import Lease, runtime_identity
+from ._state import check_weights_only
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import builtins
+    from typing import Any, Literal
+
+MANIFEST_FORMAT = "sentinel-checkpoint"
+MANIFEST_VERSION = 1
+_MANIFEST_SUFFIX = ".manifest.json"
+_PAYLOAD_SUFFIXES = {"torch": ".pt", "pickle": ".pkl"}
+_READ_CHUNK = 8 << 20
+_MISSING: Any = object()
+
+
+class CheckpointInfo:
+    """One complete checkpoint, as described by its manifest.
+
+    Attributes:
+        step: The training step it was saved at.
+        name: Its stem, ``ckpt-<step>-<token>``.
+        payload: Path of the data file.
+        manifest: Path of the manifest file.
+        size: Payload size in bytes.
+        sha256: Hex sha256 of the payload.
+        created_at: Unix time of the save.
+        serializer: ``"torch"`` or ``"pickle"``.
+        weights_only: Whether the payload loads under ``torch.load(weights_only=True)``.
+        versions: Library versions that wrote it (sentinel, python, torch, numpy).
+    """
+
+    __slots__ = (
+        "created_at",
+        "manifest",
+        "name",
+        "payload",
+        "serializer",
+        "sha256",
+        "size",
+        "step",
+        "versions",
+        "weights_only",
+    )
+
+    def __init__(
+        self,
+        *,
+        step: int,
+        name: str,
+        payload: Path,
+        manifest: Path,
+        size: int,
+        sha256: str,
+        created_at: float,
+        serializer: str,
+        weights_only: bool,
+        versions: dict[str, str],
+    ) -> None:
+        self.step = step
+        self.name = name
+        self.payload = payload
+        self.manifest = manifest
+        self.size = size
+        self.sha256 = sha256
+        self.created_at = created_at
+        self.serializer = serializer
+        self.weights_only = weights_only
+        self.versions = versions
+
+    def __repr__(self) -> str:
+        return f"CheckpointInfo(step={self.step}, name={self.name!r}, size={self.size})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CheckpointInfo):
+            return NotImplemented
+        return all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.sha256))
+
+
+class _Entry:
+    """Files in the folder that share one ``ckpt-<step>-<token>`` stem."""
+
+    __slots__ = ("info", "manifest", "payload", "problem", "stem", "step")
+
+    def __init__(self, stem: str, step: int) -> None:
+        self.stem = stem
+        self.step = step
+        self.payload: Path | None = None
+        self.manifest: Path | None = None
+        self.info: CheckpointInfo | None = None
+        self.problem: str | None = None
+
+
+def _parse_name(filename: str) -> tuple[str, int, str] | None:
+    """``ckpt-000000001200-1a2b3c4d.pt`` -> (stem, step, kind); None for files that are not ours."""
+    if not filename.startswith("ckpt-"):
+        return None
+    for kind, suffix in (("manifest", _MANIFEST_SUFFIX), ("payload", ".pt"), ("payload", ".pkl")):  # noqa: B007
+        if filename.endswith(suffix):
+            stem = filename[: -len(suffix)]
+            break
+    else:
+        return None
+    parts = stem.split("-")
+    if len(parts) != 3 or len(parts[1]) < 12 or not parts[1].isdigit() or not parts[1].isascii():
+        return None
+    token = parts[2]
+    if len(token) != 8 or any(c not in "0123456789abcdef" for c in token):
+        return None
+    return stem, int(parts[1]), kind
+
+
+def _canonical(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {"sentinel": __version__, "python": sys.version.split()[0]}
+    for module in ("torch", "numpy"):
+        mod = sys.modules.get(module)
+        if mod is not None:
+            versions[module] = str(getattr(mod, "__version__", "unknown"))
+    return versions
+
+
+class Checkpointer:
+    """Saves and loads numbered checkpoints in one folder, safely against crashes and partial uploads.
+
+    ``save(step, state)`` writes a new checkpoint (see the module docstring for the protocol) and then
+    keeps only the newest ``keep`` complete ones, deleting older ones and the debris of interrupted
+    saves; it deletes nothing but its own ``ckpt-*`` files and never the newest complete checkpoint.
+    Steps must increase, so a resume cell run twice cannot overwrite newer work.
+
+    With PyTorch imported, states are written with ``torch.save`` and checked first to load under
+    ``torch.load(weights_only=True)``; without it, with ``pickle``. Only one runtime may write a
+    folder at a time: a lease file (see `Lease`) is taken when the checkpointer is created.
+
+    Args:
+        directory: The checkpoint folder, e.g. ``setup_persistence(...).checkpoints``; created if needed.
+        keep: How many complete checkpoints to keep, at least 1 (2 or more on Drive).
+        serializer: ``"torch"``, ``"pickle"``, or ``"auto"`` (torch when the notebook imported it).
+        weights_only: Refuse states that ``torch.load(weights_only=True)`` could not load, and load
+            with ``weights_only=True``. Set False only for files you trust.
+        readonly: Only list and load: take no lease, refuse `save()`.
+        take_over: Take the lease even if another runtime seems to be writing.
+        lease_stale_after: Seconds without a heartbeat after which another writer counts as gone.
+        lease_wait: Seconds to wait for a live writer's lease to go stale before raising
+            `LeaseHeldError`; by default ``lease_stale_after`` plus a margin, so that a fresh runtime
+            started right after the old one died waits for it instead of failing.
+
+    Raises:
+        ValueError: ``keep`` < 1 or an unknown serializer.
+        LeaseHeldError: Another runtime writes this folder.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        keep: int = 3,
+        *,
+        serializer: Literal["auto", "torch", "pickle"] = "auto",
+        weights_only: bool = True,
+        readonly: bool = False,
+        take_over: bool = False,
+        lease_stale_after: float = 120.0,
+        lease_wait: float | None = None,
+    ) -> None:
+        import weakref
+
+        if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"keep must be an int >= 1, got {keep!r}")
+        if serializer not in ("auto", "torch", "pickle"):
+            raise ValueError(f"serializer must be 'auto', 'torch' or 'pickle', got {serializer!r}")
+        self.directory = Path(os.path.abspath(directory))  # noqa: PTH100 - resolve() would follow symlinks
+        self.keep = keep
+        self.serializer = serializer
+        self.weights_only = weights_only
+        self.readonly = readonly
+        self.last_loaded: CheckpointInfo | None = None
+        # Per-process memory of hash checks: stem -> problem (None = verified good).
+        self._checked: dict[str, str | None] = {}
+        self._lease: Lease | None = None
+        if readonly:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        wait = lease_stale_after + 10.0 if lease_wait is None else lease_wait
+        lease = Lease(self.directory, stale_after=lease_stale_after, wait=wait)
+        lease.acquire(take_over=take_over)
+        self._lease = lease
+        self._release = weakref.finalize(self, lease.release)
+
+    def __repr__(self) -> str:
+        return f"Checkpointer({str(self.directory)!r}, keep={self.keep})"
+
+    def __enter__(self) -> Checkpointer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the lease; the checkpointer can still list and load, but no longer save."""
+        if self._lease is not None:
+            self._release()
+            self._lease = None
+
+    # -- saving -----------------------------------------------------------------------------------
+
+    def save(self, step: int, state: Any) -> CheckpointInfo:
+        """Write ``state`` as the checkpoint of ``step``, then rotate old checkpoints.
+
+        Args:
+            step: The training step; must be newer than every complete checkpoint in the folder.
+            state: What to save, e.g. `training_state(...)`; with PyTorch and ``weights_only`` it may
+                hold only tensors and plain data.
+
+        Returns:
+            The new checkpoint's `CheckpointInfo`.
+
+        Raises:
+            StepOrderError: ``step`` is not newer than the newest complete checkpoint.
+            UnsupportedStateError: ``state`` would not load under ``weights_only=True``.
+            CheckpointWriteError: Writing failed (disk full, Drive gone); nothing was left behind.
+            LeaseLostError: Another runtime took the folder over.
+            ValueError: ``step`` is not a non-negative int, or the checkpointer is read-only.
+        """
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"step must be a non-negative int, got {step!r}")
+        if self._lease is None:
+            raise ValueError(
+                "this Checkpointer is read-only or closed; create a new one to save"
+                if self.readonly
+                else "this Checkpointer was closed; create a new one to save"
+            )
+        self._lease.check()
+        newest = self._newest_complete(self._scan())
+        if newest is not None and step <= newest.step:
+            raise StepOrderError(
+                f"refusing to save step {step}: {newest.name} in {self.directory} is at step {newest.step}. "
+                "Steps must increase; resume from the latest checkpoint (load_latest) before training on."
+            )
+        serializer = self._serializer()
+        if serializer == "torch" and self.weights_only:
+            check_weights_only(state)
+        import secrets
+
+        stem = f"ckpt-{step:012d}-{secrets.token_hex(4)}"
+        payload = self.directory / (stem + _PAYLOAD_SUFFIXES[serializer])
+        manifest_path = self.directory / (stem + _MANIFEST_SUFFIX)
+        size, digest = self._write_payload(payload, state, serializer)
+        created = time.time()
+        record: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "format_version": MANIFEST_VERSION,
+            "step": step,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+            "created_at_unix": created,
+            "serializer": serializer,
+            "weights_only": bool(serializer == "torch" and self.weights_only),
+            "files": [{"name": payload.name, "size": size, "sha256": digest}],
+            "versions": _library_versions(),
+            "writer": runtime_identity(),
+        }
+        record["manifest_sha256"] = _sha256_hex(_canonical(record))
+        self._write_manifest(manifest_path, json.dumps(record, indent=1).encode() + b"\n")
+        info = self._info_from_record(stem, record, payload, manifest_path)
+        self._checked[stem] = None
+        self._rotate(info)
+        return info
+
+    def _serializer(self) -> str:
+        if self.serializer != "auto":
+            return self.serializer
+        return "torch" if "torch" in sys.modules else "pickle"
+
+    def _write_payload(self, path: Path, state: Any, serializer: str) -> tuple[int, str]:
+        """Write the payload to a new file; returns (size, sha256). Removes the file on any failure."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise CheckpointWriteError(f"cannot create checkpoint file {path}: {exc}") from exc
+        writer = HashingWriter(fd)
+        try:
+            if serializer == "torch":
+                import torch
+
+                torch.save(state, writer)  # type: ignore[arg-type]  # it calls only write() and flush()
+            else:
+                import pickle
+
+                pickle.dump(state, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            size, digest = writer.close()
+            fd, closing = -1, fd
+            os.close(closing)  # on FUSE mounts, a failed upload can surface only here
+            fsync_dir(self.directory)
+        except BaseException as exc:
+            writer.abort()
+            if fd >= 0:
+                os.close(fd)
+            _remove(path)
+            if isinstance(exc, OSError):
+                raise CheckpointWriteError(f"writing checkpoint {path} failed: {exc}") from exc
+            raise
+        return size, digest
+
+    def _write_manifest(self, path: Path, data: bytes) -> None:
+        """Create the manifest (the completion marker) and make its name durable."""
+        try:
+            write_new_file(path, data)
+            fsync_dir(self.directory)
+        except OSError as exc:
+            _remove(path)
+            raise CheckpointWriteError(f"writing manifest {path} failed: {exc}") from exc
+
+    def _rotate(self, newest: CheckpointInfo) -> None:
+        """Keep the ``keep`` newest good checkpoints; remove older ones and our own debris."""
+        entries = self._scan()
+        good = [
+            e.info
+            for e in sorted(entries, key=lambda e: e.step, reverse=True)
+            if e.info is not None and self._checked.get(e.stem) is None
+        ]
+        keep = {info.name for info in good[: self.keep]} | {newest.name}
+        for entry in entries:
+            if entry.stem in keep or entry.stem == newest.name:
+                continue
+            if entry.step > newest.step:
+                continue  # never touch anything newer than what we just wrote
+            for path in (entry.manifest, entry.payload):  # manifest first: a half-deleted one is debris
+                if path is not None:
+                    try:
+                        _remove(path)
+                    except OSError as exc:
+                        warnings.warn(f"could not remove old checkpoint file {path}: {exc}", stacklevel=3)
+
+    # -- listing ----------------------------------------------------------------------------------
+
+    def list(self) -> builtins.list[CheckpointInfo]:
+        """Complete checkpoints, oldest first: manifest intact and payload present at the right size.
+
+        Payload hashes are not read here (see `verify()`); checkpoints this object already found
+        corrupt are left out.
+        """
+        return [
+            e.info
+            for e in sorted(self._scan(), key=lambda e: e.step)
+            if e.info is not None and self._checked.get(e.stem) is None
+        ]
+
+    def latest(self) -> CheckpointInfo | None:
+        """The newest complete checkpoint (as in `list()`), or None."""
+        return self._newest_complete(self._scan())
+
+    def _newest_complete(self, entries: builtins.list[_Entry]) -> CheckpointInfo | None:
+        best: CheckpointInfo | None = None
+        for entry in entries:
+            info = entry.info
+            if info is None or self._checked.get(entry.stem) is not None:
+                continue
+            if best is None or (info.step, info.created_at) > (best.step, best.created_at):
+                best = info
+        return best
+
+    def _scan(self) -> builtins.list[_Entry]:
+        try:
+            names = [p.name for p in self.directory.iterdir()]
+        except FileNotFoundError:
+            return []
+        entries: dict[str, _Entry] = {}
+        for filename in names:
+            parsed = _parse_name(filename)
+            if parsed is None:
+                continue
+            stem, step, kind = parsed
+            entry = entries.get(stem)
+            if entry is None:
+                entry = entries[stem] = _Entry(stem, step)
+            path = self.directory / filename
+            if kind == "manifest":
+                entry.manifest = path
+            elif entry.payload is None:
+                entry.payload = path
+            else:
+                entry.problem = "two payload files share one name"
+        for entry in entries.values():
+            if entry.manifest is None:
+                entry.problem = "incomplete: the save was interrupted before its manifest was written"
+            elif entry.problem is None:
+                self._read_manifest(entry)
+        return list(entries.values())
+
+    def _read_manifest(self, entry: _Entry) -> None:
+        assert entry.manifest is not None
+        try:
+            with entry.manifest.open("rb") as f:
+                raw = f.read(1 << 20)
+            record = json.loads(raw)
+        except (OSError, ValueError) as exc:
+            entry.problem = f"manifest unreadable ({exc})"
+            return
+        problem = _manifest_problem(record, entry)
+        if problem is not None:
+            entry.problem = f"manifest invalid: {problem}"
+            return
+        payload = self.directory / record["files"][0]["name"]
+        if entry.payload != payload:
+            entry.problem = f"payload {payload.name} is missing"
+            return
+        try:
+            actual = payload.stat().st_size
+        except OSError as exc:
+            entry.problem = f"payload cannot be read ({exc})"
+            return
+        expected = record["files"][0]["size"]
+        if actual != expected:
+            entry.problem = (
+                f"payload is {actual} bytes, the manifest says {expected} (truncated, or still uploading)"
+            )
+            return
+        entry.info = self._info_from_record(entry.stem, record, payload, entry.manifest)
+
+    def _info_from_record(
+        self, stem: str, record: dict[str, Any], payload: Path, manifest: Path
+    ) -> CheckpointInfo:
+        file = record["files"][0]
+        return CheckpointInfo(
+            step=record["step"],
+            name=stem,
+            payload=payload,
+            manifest=manifest,
+            size=file["size"],
+            sha256=file["sha256"],
+            created_at=float(record["created_at_unix"]),
+            serializer=record["serializer"],
+            weights_only=bool(record["weights_only"]),
+            versions=dict(record["versions"]),
+        )
+
+    # -- loading ----------------------------------------------------------------------------------
+
+    def verify(self, info: CheckpointInfo) -> None:
+        """Read the payload and compare its size and sha256 with the manifest.
+
+        Raises:
+            CheckpointCorruptError: The payload is missing, truncated or altered.
+        """
+        import hashlib
+
+        sha = hashlib.sha256()
+        size = 0
+        try:
+            with info.payload.open("rb", buffering=0) as f:
+                buf = bytearray(_READ_CHUNK)
+                view = memoryview(buf)
+                while n := f.readinto(buf):
+                    sha.update(view[:n])
+                    size += n
+        except OSError as exc:
+            problem = f"payload cannot be read ({exc})"
+        else:
+            if size != info.size:
+                problem = f"payload is {size} bytes, the manifest says {info.size}"
+            elif sha.hexdigest() != info.sha256:
+                problem = "payload sha256 does not match the manifest (corrupted or partially uploaded)"
+            else:
+                self._checked[info.name] = None
+                return
+        self._checked[info.name] = problem
+        raise CheckpointCorruptError(f"checkpoint {info.name} (step {info.step}) is unusable: {problem}")
+
+    def load(self, info: CheckpointInfo, *, map_location: Any = None) -> Any:
+        """Verify one checkpoint and return its state.
+
+        Args:
+            info: The checkpoint, from `list()` or `latest()`.
+            map_location: Passed to ``torch.load`` (e.g. ``"cpu"`` on a runtime without a GPU).
+
+        Raises:
+            CheckpointCorruptError: It does not match its manifest.
+            Exception: Errors of ``torch.load``/``pickle.load`` on a verified file are passed on.
+        """
+        self.verify(info)
+        state = self._deserialize(info, map_location)
+        self.last_loaded = info
+        return state
+
+    def load_latest(self, default: Any = _MISSING, *, map_location: Any = None) -> Any:
+        """Return the state of the newest checkpoint that verifies, falling back to older ones.
+
+        Every newer checkpoint that was skipped (interrupted save, missing or truncated payload, hash
+        mismatch, damaged manifest) is named with its reason in one `CheckpointFallbackWarning`. The
+        chosen checkpoint is in ``last_loaded`` afterwards. Errors while deserialising a verified
+        checkpoint are raised, never skipped: a fallback would silently resume from older state.
+
+        Args:
+            default: Returned when the folder holds no complete checkpoint (a fresh start).
+            map_location: Passed to ``torch.load``.
+
+        Raises:
+            NoCheckpointError: No complete checkpoint and no ``default`` given.
+            CheckpointCorruptError: Checkpoints exist but none verifies (``default`` is not used then).
+        """
+        entries = sorted(self._scan(), key=lambda e: (e.step, e.info.created_at if e.info else 0.0))
+        skipped: builtins.list[str] = []
+        saw_complete = False
+        for entry in reversed(entries):
+            if entry.manifest is not None:
+                saw_complete = True
+            info = entry.info
+            if info is None:
+                skipped.append(f"step {entry.step} ({entry.stem}): {entry.problem}")
+                continue
+            try:
+                self.verify(info)
+            except CheckpointCorruptError:
+                skipped.append(f"step {entry.step} ({entry.stem}): {self._checked[entry.stem]}")
+                continue
+            state = self._deserialize(info, map_location)
+            self.last_loaded = info
+            if skipped:
+                warnings.warn(
+                    CheckpointFallbackWarning(
+                        f"resuming from checkpoint step {info.step} ({info.name}) in {self.directory}; "
+                        f"skipped newer: {'; '.join(skipped)}"
+                    ),
+                    stacklevel=2,
+                )
+            return state
+        self.last_loaded = None
+        if saw_complete:
+            raise CheckpointCorruptError(
+                f"no checkpoint in {self.directory} verifies: {'; '.join(skipped)}. Restore a copy "
+                "(e.g. from Drive's trash or version history) or move these files away to start over."
+            )
+        if skipped:
+            warnings.warn(
+                CheckpointFallbackWarning(
+                    f"no complete checkpoint in {self.directory}; ignored {'; '.join(skipped)}"
+                ),
+                stacklevel=2,
+            )
+        if default is _MISSING:
+            raise NoCheckpointError(f"no checkpoint in {self.directory} yet")
+        return default
+
+    def _deserialize(self, info: CheckpointInfo, map_location: Any) -> Any:
+        if info.serializer == "torch":
+            try:
+                import torch
+            except ImportError as exc:
+                raise ImportError(
+                    f"checkpoint {info.name} was written with PyTorch; install torch to load it"
+                ) from exc
+            return torch.load(info.payload, map_location=map_location, weights_only=info.weights_only)
+        import pickle
+
+        with info.payload.open("rb") as f:
+            return pickle.load(f)  # noqa: S301 - our own file, its sha256 checked against the manifest
+
+
+def _manifest_problem(record: Any, entry: _Entry) -> str | None:  # noqa: PLR0911 - one check per field
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get("format") != MANIFEST_FORMAT:
+        return f"format is {record.get('format')!r}"
+    version = record.get("format_version")
+    if not isinstance(version, int) or version > MANIFEST_VERSION:
+        return f"format version {version!r} is newer than this kit understands; upgrade colab-sentinel"
+    claimed = record.get("manifest_sha256")
+    body = {k: v for k, v in record.items() if k != "manifest_sha256"}
+    if claimed != _sha256_hex(_canonical(body)):
+        return "its own checksum does not match (damaged)"
+    if record.get("step") != entry.step:
+        return f"step {record.get('step')!r} does not match the file name"
+    files = record.get("files")
+    if not (isinstance(files, list) and len(files) == 1 and isinstance(files[0], dict)):
+        return "file list malformed"
+    file = files[0]
+    name, size, digest = file.get("name"), file.get("size"), file.get("sha256")
+    if not (
+        isinstance(name, str) and name.startswith(entry.stem + ".") and "/" not in name and "\\" not in name
+    ):
+        return f"payload name {name!r} does not belong to it"
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return "payload size malformed"
+    if not (isinstance(digest, str) and len(digest) == 64):
+        return "payload sha256 malformed"
+    if record.get("serializer") not in _PAYLOAD_SUFFIXES:
+        return f"unknown serializer {record.get('serializer')!r}"
+    if not isinstance(record.get("created_at_unix"), (int, float)):
+        return "creation time malformed"
+    if not isinstance(record.get("versions"), dict):
+        return "versions malformed"
+    return None
+
+
+def _sha256_hex(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
