@@ -96,7 +96,8 @@ _click_exceptions = getattr(typer, "_click", click).exceptions
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sentinel`` console script: errors become one line and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode, click returns a command's `typer.Exit(code)` instead of raising it.
+        returned = app(args=argv, standalone_mode=False)
     except UsageError as exc:
         fail(str(exc))
     except (_click_exceptions.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as exc:
@@ -109,8 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     except (typer.Abort, click.exceptions.Abort, KeyboardInterrupt):
         typer.echo("Aborted.", err=True)
         raise SystemExit(130) from None
-    sys.exit(0)
+    sys.exit(returned if isinstance(returned, int) else 0)
 
 
 # Command modules register themselves on `app`; keep these imports at the bottom.
 from sentinel.cli import emulator as _emulator  # noqa: E402, F401
+from sentinel.cli import kit as _kit  # noqa: E402, F401
+from sentinel.cli import notify as _notify  # noqa: E402, F401
+from sentinel.cli import status as _status  # noqa: E402, F401
+from sentinel.cli import userscript as _userscript  # noqa: E402, F401
