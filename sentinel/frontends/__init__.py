@@ -1,7 +1,18 @@
-"""Notebook web UIs the daemon can drive: the interface (``base``), Colab, and an in-package fake for tests."""
+"""Notebook web UIs the daemon can drive: the interface (``base``), Colab, and an in-package fake for tests.
+
+``--frontend colab`` treats every page as Colab; ``--frontend auto`` (the default) asks each known
+frontend whether it recognises the page by its DOM, never by host name, so the emulator's
+``http://127.0.0.1`` pages and colab.research.google.com are treated alike. A JupyterLab frontend
+would be one more module here and one more entry in :data:`FRONTENDS`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from sentinel.errors import FrontendError
 from sentinel.frontends.base import (
     ALLOWED_ACTIONS,
     HUMAN_ONLY,
@@ -14,9 +25,53 @@ from sentinel.frontends.base import (
     SignalHandler,
     SignalKind,
 )
+from sentinel.frontends.boundary import map_playwright_errors
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+
+def _colab(selectors: Path | None) -> Frontend:
+    from sentinel.frontends.colab import ColabFrontend, load_selectors
+
+    return ColabFrontend(load_selectors(selectors))
+
+
+# Every frontend by name, in the order ``auto`` tries them. Each factory takes the --selectors file.
+FRONTENDS: dict[str, Callable[[Path | None], Frontend]] = {"colab": _colab}
+
+
+def make_frontends(kind: Literal["auto", "colab"], selectors: Path | None = None) -> tuple[Frontend, ...]:
+    """The frontends to use for ``--frontend kind``: one for a name, all of them for ``auto``.
+
+    Raises:
+        ConfigError: the selectors file is unreadable or names an unknown key.
+    """
+    if kind == "auto":
+        return tuple(factory(selectors) for factory in FRONTENDS.values())
+    return (FRONTENDS[kind](selectors),)
+
+
+async def detect_frontend(
+    page: Page, candidates: Sequence[Frontend], kind: Literal["auto", "colab"] = "auto"
+) -> Frontend:
+    """The frontend for ``page``: for ``auto`` the first candidate that recognises it by its DOM, else the named one.
+
+    Raises:
+        FrontendError: with ``auto``, no candidate recognises the page (names the URL and the candidates).
+    """
+    if kind != "auto":
+        return next(f for f in candidates if f.name == kind)
+    for frontend in candidates:
+        if await frontend.matches(page):
+            return frontend
+    names = ", ".join(f.name for f in candidates) or "none"
+    raise FrontendError(f"{page.url} does not look like a notebook sentinel can drive (tried: {names})")
+
 
 __all__ = [
     "ALLOWED_ACTIONS",
+    "FRONTENDS",
     "HUMAN_ONLY",
     "Action",
     "Connection",
@@ -26,4 +81,7 @@ __all__ = [
     "Signal",
     "SignalHandler",
     "SignalKind",
+    "detect_frontend",
+    "make_frontends",
+    "map_playwright_errors",
 ]
