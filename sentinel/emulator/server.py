@@ -40,6 +40,7 @@ class Emulator:
         idle_timeout: seconds the page's idle timer waits (sent to the page).
         max_lifetime: seconds a runtime lives at most.
         allocation_delay: seconds "Connecting" lasts at least.
+        static_dir: the page's files (``notebook.html``, ``oauth.html``, scripts); tests may swap it.
     """
 
     def __init__(
@@ -50,8 +51,10 @@ class Emulator:
         idle_timeout: float = 5400.0,
         max_lifetime: float = 43200.0,
         allocation_delay: float = 1.5,
+        static_dir: Path = STATIC_DIR,
     ) -> None:
         self.notebooks_dir = notebooks_dir or BUNDLED_NOTEBOOKS
+        self.static_dir = static_dir
         # A short path: kernels' IPC socket paths live under it and must stay under 108 bytes.
         self._state_dir = Path(tempfile.mkdtemp(prefix="sentinel-emu-"))
         self._own_drive = drive_dir is None
@@ -139,8 +142,8 @@ def create_app(emulator: Emulator) -> web.Application:
     app.router.add_post("/api/reset", _post_reset)
     app.router.add_post("/api/runtimes/{runtime_id}/drive/mount", _post_drive_mount)
     app.router.add_post("/api/runtimes/{runtime_id}/auth/authenticate", _post_authenticate)
-    if STATIC_DIR.is_dir():
-        app.router.add_static("/static", STATIC_DIR, append_version=False)
+    if emulator.static_dir.is_dir():
+        app.router.add_static("/static", emulator.static_dir, append_version=False)
 
     async def _shutdown(_: web.Application) -> None:
         await emulator.close()
@@ -212,7 +215,7 @@ async def _notebook_page(request: web.Request) -> web.Response:
         notebook = load_notebook(path)
     except NotebookFormatError as exc:
         raise web.HTTPInternalServerError(text=str(exc)) from None
-    template_path = STATIC_DIR / "notebook.html"
+    template_path = emulator.static_dir / "notebook.html"
     try:
         template = template_path.read_text(encoding="utf-8")
     except OSError:
@@ -234,7 +237,7 @@ async def _notebook_page(request: web.Request) -> web.Response:
 
 
 async def _oauth_consent(request: web.Request) -> web.Response:
-    path = STATIC_DIR / "oauth.html"
+    path = _emulator(request).static_dir / "oauth.html"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:

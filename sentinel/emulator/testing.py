@@ -55,6 +55,7 @@ class EmulatorServer:
         max_lifetime: seconds a runtime lives at most.
         allocation_delay: seconds "Connecting" lasts at least (kept short for tests).
         host: the address to bind.
+        static_dir: the page's files (default: the real page); for tests of the server alone.
     """
 
     def __init__(
@@ -66,13 +67,16 @@ class EmulatorServer:
         max_lifetime: float = 43200.0,
         allocation_delay: float = 0.2,
         host: str = "127.0.0.1",
+        static_dir: Path | None = None,
     ) -> None:
-        self._options = {
+        self._options: dict[str, Any] = {
             "notebooks_dir": notebooks_dir,
             "idle_timeout": idle_timeout,
             "max_lifetime": max_lifetime,
             "allocation_delay": allocation_delay,
         }
+        if static_dir is not None:
+            self._options["static_dir"] = static_dir
         self._drive_dir = drive_dir
         self._own_drive: Path | None = None
         self._host = host
@@ -111,7 +115,7 @@ class EmulatorServer:
         drive = self._drive_dir
         if drive is None:
             drive = self._own_drive = Path(tempfile.mkdtemp(prefix="sentinel-drive-"))
-        self._emulator = Emulator(drive_dir=drive, **self._options)  # type: ignore[arg-type]
+        self._emulator = Emulator(drive_dir=drive, **self._options)
         try:
             self._runner = await start_site(self._emulator, self._host, 0)
         except BaseException:
