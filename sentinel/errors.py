@@ -12,7 +12,8 @@ The tree::
     │   ├── SelectorNotFoundError
     │   └── ResumeMarkerNotFoundError
     └── SessionError
-        └── IllegalTransitionError
+        ├── IllegalTransitionError
+        └── NotebookUnreachableError  a notebook URL did not load (refused, DNS, HTTP error)
 """
 
 from __future__ import annotations
@@ -60,3 +61,7 @@ class SessionError(SentinelError):
 
 class IllegalTransitionError(SessionError):
     """Raised when the state machine is asked for a move its transition table forbids."""
+
+
+class NotebookUnreachableError(SessionError):
+    """Raised when a notebook URL does not load (connection refused, DNS failure, HTTP error status)."""

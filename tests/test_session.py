@@ -1,0 +1,828 @@
+"""The session state machine and its policy, driven step by step with FakeFrontend and a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from sentinel.errors import (
+    BrowserError,
+    FrontendError,
+    IllegalTransitionError,
+    NotebookUnreachableError,
+    SelectorNotFoundError,
+)
+from sentinel.frontends.base import Action, Connection, Dialog, Signal
+from sentinel.frontends.fake import FakeFrontend, FakeNotebook
+from sentinel.session import (
+    _TRANSITIONS,
+    Attached,
+    Backoff,
+    BlockedReason,
+    Session,
+    SessionHooks,
+    SessionPolicy,
+    SessionState,
+    check_transition,
+)
+from sentinel.statestore import StateStore
+
+S = SessionState
+URL = "http://127.0.0.1:1/notebooks/train"
+MARKER = "# sentinel: resume"
+
+
+class FakeClock:
+    """Monotonic seconds that move only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeTab:
+    """A tab over FakeFrontend: one page object, optionally failing the next opens."""
+
+    def __init__(self, frontend: FakeFrontend) -> None:
+        self.frontend = frontend
+        self.page = object()
+        self.opens = 0
+        self.closes = 0
+        self.failures: deque[BaseException] = deque()
+
+    async def open(self, on_signal: Callable[[Signal], None]) -> Attached:
+        if self.failures:
+            raise self.failures.popleft()
+        self.opens += 1
+        await self.frontend.install(self.page, on_signal)
+        return Attached(self.page, self.frontend)
+
+    async def close(self) -> None:
+        self.closes += 1
+
+
+class RecordingHooks(SessionHooks):
+    def __init__(self) -> None:
+        self.moves: list[tuple[S, S]] = []
+        self.failed: list[str] = []
+        self.succeeded = 0
+        self.resumes: list[tuple[str, str | None]] = []
+        self.bundles: list[tuple[Path | None, str]] = []
+
+    async def state_changed(self, session: Session, old: S, new: S) -> None:
+        self.moves.append((old, new))
+
+    async def reconnect_failed(self, session: Session, error: str) -> None:
+        self.failed.append(error)
+
+    async def reconnect_succeeded(self, session: Session) -> None:
+        self.succeeded += 1
+
+    async def resumed(self, session: Session, runtime_id: str, cell_id: str | None) -> None:
+        self.resumes.append((runtime_id, cell_id))
+
+    async def unclassified(self, session: Session, bundle: Path | None, detail: str) -> None:
+        self.bundles.append((bundle, detail))
+
+
+def training_notebook() -> FakeNotebook:
+    return FakeNotebook(cells={"setup": "import torch", "resume": f"{MARKER}\ntrain()", "plot": "plot()"})
+
+
+@pytest.fixture(name="store")
+def _store(tmp_path: Path) -> Iterator[StateStore]:
+    with StateStore.open(tmp_path / "state") as store:
+        yield store
+
+
+@pytest.fixture(name="clock")
+def _clock() -> FakeClock:
+    return FakeClock()
+
+
+class Harness:
+    """A session over one fake notebook, stepped by hand."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        clock: FakeClock,
+        tmp_path: Path,
+        policy: SessionPolicy,
+        notebook: Callable[[], FakeNotebook] = training_notebook,
+        url: str = URL,
+    ) -> None:
+        self.frontend = FakeFrontend(notebook)
+        self.tab = FakeTab(self.frontend)
+        self.hooks = RecordingHooks()
+        self.clock = clock
+        self.session = Session(
+            url,
+            self.tab,
+            store,
+            policy=policy,
+            hooks=self.hooks,
+            debug_dir=tmp_path / "debug",
+            clock=clock,
+            rng=random.Random(7),
+        )
+
+    @property
+    def nb(self) -> FakeNotebook:
+        return self.frontend.notebook(self.tab.page)
+
+    async def start(self) -> None:
+        assert await self.session.open()
+        await self.session.step()
+
+    async def step(self, times: int = 1) -> None:
+        for _ in range(times):
+            await self.session.step()
+
+    def calls(self, method: str) -> int:
+        return sum(1 for name, _, _ in self.frontend.calls if name == method)
+
+
+FAST = SessionPolicy(backoff_base=0.001, backoff_cap=0.01, quota_retry=600.0, keepalive_interval=60.0)
+
+
+@pytest.fixture(name="make")
+def _make(store: StateStore, clock: FakeClock, tmp_path: Path) -> Callable[..., Harness]:
+    def make(policy: SessionPolicy = FAST, **kwargs: object) -> Harness:
+        return Harness(store, clock, tmp_path, policy, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+class TestTransitionTable:
+    def test_every_state_has_a_row(self) -> None:
+        """The table names every state, and every target is a state."""
+        assert set(_TRANSITIONS) == set(SessionState)
+        for targets in _TRANSITIONS.values():
+            assert targets <= set(SessionState)
+
+    def test_stopped_is_final_and_reachable_from_everywhere(self) -> None:
+        """Only STOPPED is terminal, and every other state can be stopped."""
+        assert _TRANSITIONS[S.STOPPED] == frozenset()
+        for state in set(SessionState) - {S.STOPPED}:
+            assert S.STOPPED in _TRANSITIONS[state], state
+
+    def test_every_state_is_reachable_from_starting(self) -> None:
+        """No state is dead code: a walk from STARTING reaches them all."""
+        seen, todo = {S.STARTING}, [S.STARTING]
+        while todo:
+            for nxt in _TRANSITIONS[todo.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        assert seen == set(SessionState)
+
+    def test_no_state_moves_to_itself(self) -> None:
+        """Self-loops are not moves; the session skips them instead."""
+        for state, targets in _TRANSITIONS.items():
+            assert state not in targets
+
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            (S.STOPPED, S.STARTING),
+            (S.ERROR, S.CONNECTED),
+            (S.ERROR, S.RECONNECTING),
+            (S.CONNECTED, S.RECONNECTING),
+            (S.STARTING, S.RECONNECTING),
+        ],
+    )
+    def test_illegal_moves_raise_with_a_sentence(self, old: S, new: S) -> None:
+        """A move outside the table raises IllegalTransitionError naming both ends and the options."""
+        with pytest.raises(IllegalTransitionError) as info:
+            check_transition(old, new)
+        message = str(info.value)
+        assert f"from {old.value} to {new.value}" in message
+        assert message.endswith(".")
+
+    def test_legal_moves_pass(self) -> None:
+        for old, targets in _TRANSITIONS.items():
+            for new in targets:
+                check_transition(old, new)
+
+
+class TestBackoff:
+    def test_first_attempt_is_immediate(self) -> None:
+        assert Backoff().delay(0) == 0.0
+
+    def test_grows_exponentially_within_jitter(self) -> None:
+        """Each delay lies within ±jitter of base * factor**(n-1)."""
+        backoff = Backoff(base=2.0, factor=2.0, cap=1000.0, jitter=0.2, rng=random.Random(1))
+        for n in range(1, 8):
+            nominal = 2.0 * 2.0 ** (n - 1)
+            for _ in range(50):
+                assert nominal * 0.8 <= backoff.delay(n) <= nominal * 1.2
+
+    def test_is_jittered(self) -> None:
+        """Two notebooks failing together do not retry in lockstep."""
+        backoff = Backoff(base=5.0, rng=random.Random(3))
+        assert len({round(backoff.delay(3), 6) for _ in range(20)}) > 10
+
+    def test_caps_and_keeps_jitter_at_the_cap(self) -> None:
+        """Far past the cap, delays never exceed it and are still spread out."""
+        backoff = Backoff(base=5.0, factor=2.0, cap=60.0, jitter=0.2, rng=random.Random(5))
+        delays = [backoff.delay(40) for _ in range(200)]
+        assert max(delays) <= 60.0
+        assert min(delays) >= 60.0 / 1.2 * 0.8
+        assert max(delays) - min(delays) > 5.0
+
+
+class TestStartUpAndResume:
+    async def test_connects_and_resumes_a_disconnected_notebook(self, make: Callable[..., Harness]) -> None:
+        """1. The page shows Connect. 2. The session clicks it. 3. The fresh runtime gets its resume cell run once."""
+        h = make()
+        await h.start()
+        assert h.calls("reconnect") == 1
+        await h.step()
+        assert h.session.state is S.CONNECTED
+        assert h.nb.runs == ["resume"]
+        assert h.session.counters.resumes == 1
+        assert h.session.resume_cell == "resume"
+        assert h.hooks.resumes == [(h.nb.runtime_id, "resume")]
+        assert (S.STARTING, S.CONNECTING) in h.hooks.moves
+        assert (S.RESUMING, S.CONNECTED) in h.hooks.moves
+
+    async def test_resume_runs_exactly_once_per_runtime(self, make: Callable[..., Harness]) -> None:
+        """Many steps, signals and polls later, one runtime has had one resume; each new runtime gets one."""
+        h = make()
+        await h.start()
+        await h.step(5)
+        await h.nb.finish_cells()
+        await h.step(5)
+        assert h.nb.runs == ["resume"]
+        # A disconnect: reconnect, then a resume in the new runtime.
+        await h.nb.disconnect()
+        await h.step()
+        assert h.session.state in (S.RECONNECTING, S.CONNECTED)
+        await h.step(3)
+        assert h.nb.runs == ["resume", "resume"]
+        # A crash restarts the runtime by itself: one more resume.
+        await h.nb.finish_cells()
+        await h.nb.crash()
+        await h.step(3)
+        assert h.nb.runs == ["resume", "resume", "resume"]
+        assert h.session.counters.crashes == 1
+        assert h.session.counters.reconnects == 1
+        assert h.session.counters.resumes == 3
+
+    async def test_never_resumes_while_a_cell_runs(self, make: Callable[..., Harness]) -> None:
+        """A fresh runtime that is busy waits in RESUMING; the resume starts once the cells finish."""
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.finish_cells()
+        await h.nb.disconnect()
+        await h.step()  # reconnect clicked, runtime fresh
+        h.nb.busy = True  # something else started running in it first
+        await h.step(3)
+        assert h.session.state is S.RESUMING
+        assert h.nb.runs == ["resume"]
+        await h.nb.finish_cells()
+        await h.step()
+        assert h.nb.runs == ["resume", "resume"]
+        assert h.session.state is S.CONNECTED
+
+    async def test_busy_runtime_at_start_up_is_left_alone(
+        self, make: Callable[..., Harness], store: StateStore
+    ) -> None:
+        """A runtime already working when the daemon starts is adopted: no resume, now or after a restart."""
+
+        def working() -> FakeNotebook:
+            nb = training_notebook()
+            nb.connection, nb.runtime_id, nb.busy = Connection.CONNECTED, "rt-busy", True
+            return nb
+
+        h = make(notebook=working)
+        await h.start()
+        await h.step(2)
+        assert h.session.state is S.CONNECTED
+        assert h.nb.runs == []
+        assert store.was_resumed(URL, "rt-busy")
+        # Training ends; the runtime is idle now, and still not resumed.
+        await h.nb.finish_cells()
+        await h.step(2)
+        assert h.nb.runs == []
+
+    async def test_idle_runtime_at_start_up_is_resumed(self, make: Callable[..., Harness]) -> None:
+        """A connected runtime with no cell running counts as fresh."""
+
+        def idle() -> FakeNotebook:
+            nb = training_notebook()
+            nb.connection, nb.runtime_id = Connection.CONNECTED, "rt-idle"
+            return nb
+
+        h = make(notebook=idle)
+        await h.start()
+        assert h.nb.runs == ["resume"]
+        assert h.calls("reconnect") == 0
+
+    async def test_restart_does_not_resume_a_runtime_twice(self, tmp_path: Path, clock: FakeClock) -> None:
+        """The ledger outlives the daemon: a new session over the same state dir skips a resumed runtime."""
+
+        def idle() -> FakeNotebook:
+            nb = training_notebook()
+            nb.connection, nb.runtime_id = Connection.CONNECTED, "rt-1"
+            return nb
+
+        state = tmp_path / "state"
+        with StateStore.open(state) as store:
+            first = Harness(store, clock, tmp_path, FAST, notebook=idle)
+            await first.start()
+            assert first.nb.runs == ["resume"]
+        with StateStore.open(state) as store:
+            second = Harness(store, clock, tmp_path, FAST, notebook=idle)
+            await second.start()
+            await second.step(3)
+            assert second.nb.runs == []
+            assert second.session.state is S.CONNECTED
+            assert store.record(URL).resumes == 1
+
+    async def test_no_resume(self, make: Callable[..., Harness]) -> None:
+        """--no-resume: fresh runtimes are kept alive, nothing is run."""
+        h = make(SessionPolicy(resume=False, backoff_base=0.001))
+        await h.start()
+        await h.step()
+        await h.nb.disconnect()
+        await h.step(3)
+        assert h.session.state is S.CONNECTED
+        assert h.nb.runs == []
+        assert h.calls("run_cell_with_marker") == h.calls("run_all") == 0
+
+    async def test_run_all(self, make: Callable[..., Harness]) -> None:
+        """--run-all: every cell runs instead of the resume cell, once per runtime."""
+        h = make(SessionPolicy(run_all=True, backoff_base=0.001))
+        await h.start()
+        await h.step(3)
+        assert h.nb.runs == ["setup", "resume", "plot"]
+        assert h.calls("run_cell_with_marker") == 0
+        assert h.hooks.resumes[0][1] is None
+
+    async def test_missing_marker_is_an_error_for_that_notebook_only(
+        self, store: StateStore, clock: FakeClock, tmp_path: Path
+    ) -> None:
+        """The notebook without the marker goes to ERROR naming it; its neighbour resumes normally."""
+        plain = Harness(
+            store,
+            clock,
+            tmp_path,
+            FAST,
+            notebook=lambda: FakeNotebook(cells={"a": "print(1)"}),
+            url=URL + "-a",
+        )
+        good = Harness(store, clock, tmp_path, FAST, url=URL + "-b")
+        for h in (plain, good):
+            await h.start()
+            await h.step()
+        assert plain.session.state is S.ERROR
+        assert MARKER in (plain.session.last_error or "")
+        assert "--no-resume" in (plain.session.last_error or "")
+        assert good.session.state is S.CONNECTED
+        assert good.nb.runs == ["resume"]
+        # The error is sticky: later disconnects are not acted on.
+        await plain.nb.disconnect()
+        await plain.step(3)
+        assert plain.session.state is S.ERROR
+        assert plain.calls("reconnect") == 1
+
+    async def test_resume_start_failures_are_bounded(self, make: Callable[..., Harness]) -> None:
+        """A resume cell that cannot be started is retried max_resume_attempts times, then ERROR."""
+        h = make(SessionPolicy(max_resume_attempts=2, backoff_base=0.001))
+        h.frontend.fail_next["run_cell_with_marker"] = FrontendError("notebook model not ready")
+        await h.start()
+        await h.step()
+        assert h.session.state is S.RESUMING
+        h.frontend.fail_next["run_cell_with_marker"] = FrontendError("notebook model not ready")
+        await h.step()
+        assert h.session.state is S.ERROR
+        assert "could not be started" in (h.session.last_error or "")
+
+
+class TestReconnect:
+    async def test_disconnect_dialog_is_answered_immediately(self, make: Callable[..., Harness]) -> None:
+        """The first reconnect after a loss does not wait for any backoff."""
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.disconnect()
+        await h.session.step()
+        assert h.calls("reconnect") == 2
+        assert Dialog.RUNTIME_DISCONNECTED not in h.nb.dialogs
+
+    async def test_failed_reconnects_back_off(self, make: Callable[..., Harness], clock: FakeClock) -> None:
+        """Each failure waits longer (base * 2**(n-1), ±20 %); nothing is clicked before the delay is up."""
+        h = make(SessionPolicy(backoff_base=10.0, backoff_cap=300.0, reload_after_failures=100))
+        await h.start()
+        await h.step()
+        clicks: list[float] = []
+
+        async def broken(page: object) -> None:
+            clicks.append(clock.now)
+            raise SelectorNotFoundError("no connect button")
+
+        h.frontend.reconnect = broken  # type: ignore[method-assign]
+        await h.nb.disconnect()
+        for _ in range(2000):  # 1000 s of reports every half second
+            await h.step()
+            clock.advance(0.5)
+        gaps = [b - a for a, b in itertools.pairwise(clicks)]
+        assert len(gaps) >= 5
+        for n, gap in enumerate(gaps, start=1):
+            nominal = min(300 / 1.2, 10.0 * 2 ** (n - 1))
+            assert nominal * 0.8 <= gap <= nominal * 1.2 + 0.5, (n, gaps)
+        assert max(gaps) <= 300.5
+        assert h.session.failures == len(clicks)
+        assert len(h.hooks.failed) == len(clicks)
+        assert h.session.state is S.DISCONNECTED
+
+    async def test_a_connect_that_never_shows_counts_as_failed(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """A click after which the page keeps showing Reconnect fails once the grace period is over."""
+        h = make(SessionPolicy(action_grace=10.0, backoff_base=30.0))
+        await h.start()
+        await h.step()
+
+        async def swallow(page: object) -> None:  # the click lands nowhere
+            h.frontend.calls.append(("reconnect", page, ()))
+
+        await h.nb.disconnect()
+        h.frontend.reconnect = swallow  # type: ignore[method-assign]
+        await h.step()
+        assert h.session.state is S.RECONNECTING
+        clock.advance(5)
+        await h.step()
+        assert h.session.state is S.RECONNECTING
+        clock.advance(6)
+        await h.step()
+        assert h.session.state is S.DISCONNECTED
+        assert h.session.failures == 1
+        assert "did not connect" in (h.session.last_error or "")
+        assert "runtime_disconnected shown" in (h.session.last_error or "")
+
+    async def test_connecting_too_long_counts_as_failed(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        h = make(SessionPolicy(connect_timeout=60.0, backoff_base=30.0))
+        await h.start()
+        await h.step()
+
+        async def hang(page: object) -> None:
+            h.frontend.calls.append(("reconnect", page, ()))
+            h.nb.dialogs.clear()
+            h.nb.connection = Connection.CONNECTING
+
+        await h.nb.disconnect()
+        h.frontend.reconnect = hang  # type: ignore[method-assign]
+        await h.step()
+        clock.advance(59)
+        await h.step()
+        assert h.session.state is S.RECONNECTING
+        clock.advance(2)
+        await h.step()
+        assert h.session.state is S.DISCONNECTED
+        assert "Connecting" in (h.session.last_error or "")
+
+    async def test_success_resets_failures_and_reports(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.disconnect()
+        h.frontend.fail_next["reconnect"] = SelectorNotFoundError("no connect button")
+        await h.step()
+        assert h.session.failures == 1
+        clock.advance(1)  # past the (FAST) backoff
+        await h.step(3)
+        assert h.session.state is S.CONNECTED
+        assert h.session.failures == 0
+        assert h.hooks.succeeded == 1
+
+    async def test_repeated_failures_reopen_the_tab(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """After reload_after_failures failures in a row the tab is reopened (a fresh page)."""
+        h = make(SessionPolicy(reload_after_failures=2))
+        await h.start()
+        await h.step()
+        await h.nb.disconnect()
+        for _ in range(2):
+            h.frontend.fail_next["reconnect"] = SelectorNotFoundError("no connect button")
+            await h.step()
+            clock.advance(100)
+        assert h.session._reopen
+        assert await h.session.open()
+        assert h.tab.opens == 2
+        assert h.session.state is S.STARTING
+
+
+class TestDialogs:
+    @pytest.mark.parametrize(
+        ("dialog", "action"),
+        [
+            (Dialog.STILL_THERE, Action.YES),
+            (Dialog.EXTERNAL_NOTEBOOK, Action.RUN_ANYWAY),
+            (Dialog.DRIVE_CONSENT, Action.CONNECT),
+            (Dialog.CREDENTIALS, Action.ALLOW),
+            (Dialog.OOM_SWITCH, Action.NO),
+        ],
+    )
+    async def test_answers(self, make: Callable[..., Harness], dialog: Dialog, action: Action) -> None:
+        """Routine dialogs are answered at once, once, and the session stays connected."""
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.show(dialog)
+        await h.step(3)
+        assert h.nb.answers == [(dialog, action)]
+        assert h.nb.dialogs == []
+        assert h.session.state is S.CONNECTED
+
+    async def test_a_stale_report_is_not_answered_twice(self, make: Callable[..., Harness]) -> None:
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.show(Dialog.STILL_THERE)
+        stale = h.nb.observation()
+        await h.step()
+        await h.session.step(stale)
+        assert h.calls("answer") == 1
+
+    async def test_captcha_blocks_and_is_never_clicked(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """1. Captcha shown. 2. BLOCKED(captcha), no click and no keep-alive for an hour. 3. Dismissed: connected again."""
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.show(Dialog.CAPTCHA)
+        keepalives = h.nb.keepalives
+        for _ in range(60):
+            clock.advance(60)
+            await h.step()
+        assert h.session.state is S.BLOCKED
+        assert h.session.blocked_reason is BlockedReason.CAPTCHA
+        assert h.calls("answer") == 0
+        assert h.nb.keepalives == keepalives
+        await h.nb.close(Dialog.CAPTCHA)
+        await h.step()
+        assert h.session.state is S.CONNECTED
+        assert h.session.blocked_reason is None
+
+    async def test_captcha_while_disconnected_does_not_reconnect(self, make: Callable[..., Harness]) -> None:
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.show(Dialog.CAPTCHA)
+        await h.nb.disconnect()
+        await h.step(3)
+        assert h.calls("reconnect") == 1
+        assert h.session.state is S.BLOCKED
+        await h.nb.close(Dialog.CAPTCHA)
+        await h.step(2)
+        assert h.calls("reconnect") == 2
+
+    @pytest.mark.parametrize("how", ["link", "dialog"])
+    async def test_signed_out_blocks_without_clicking(self, make: Callable[..., Harness], how: str) -> None:
+        h = make()
+        await h.start()
+        await h.step()
+        if how == "link":
+            await h.nb.set_signed_in(False)
+        else:
+            await h.nb.show(Dialog.SIGN_IN_REQUIRED)
+        await h.nb.disconnect()
+        await h.step(3)
+        assert h.session.state is S.BLOCKED
+        assert h.session.blocked_reason is BlockedReason.SIGNED_OUT
+        assert h.calls("answer") == 0
+        assert h.calls("reconnect") == 1
+
+    async def test_gpu_limit_wait_blocks_then_retries(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """--on-gpu-limit wait: blocked, dialog closed, one retry per quota_retry, recovered when it connects."""
+        h = make(SessionPolicy(quota_retry=600.0, backoff_base=0.001))
+        await h.start()
+        await h.step()
+        h.nb.connect_outcome = [Dialog.GPU_LIMIT, Dialog.GPU_LIMIT]
+        await h.nb.disconnect()
+        await h.step(3)
+        assert h.session.state is S.BLOCKED
+        assert h.session.blocked_reason is BlockedReason.GPU_LIMIT
+        assert h.nb.answers == [(Dialog.GPU_LIMIT, Action.CLOSE)]
+        connects = h.nb.connects
+        clock.advance(599)
+        await h.step(3)
+        assert h.nb.connects == connects
+        clock.advance(2)
+        await h.step(3)  # retry: the limit again, still blocked, no state flapping
+        assert h.nb.connects == connects + 1
+        assert h.session.state is S.BLOCKED
+        moves_into_blocked = [m for m in h.hooks.moves if m[1] is S.BLOCKED]
+        assert len(moves_into_blocked) == 1
+        clock.advance(601)
+        await h.step(3)
+        assert h.session.state is S.CONNECTED
+        assert h.nb.runs.count("resume") == 2
+
+    async def test_gpu_limit_cpu_connects_without_gpu(self, make: Callable[..., Harness]) -> None:
+        h = make(SessionPolicy(on_gpu_limit="cpu"))
+        await h.start()
+        await h.step()
+        h.nb.connect_outcome = [Dialog.GPU_LIMIT]
+        await h.nb.disconnect()
+        await h.step(3)
+        assert (Dialog.GPU_LIMIT, Action.CONNECT_WITHOUT_GPU) in h.nb.answers
+        assert h.session.state is S.CONNECTED
+        assert S.BLOCKED not in {new for _, new in h.hooks.moves}
+
+    async def test_gpu_limit_stop_never_retries(self, make: Callable[..., Harness], clock: FakeClock) -> None:
+        h = make(SessionPolicy(on_gpu_limit="stop", quota_retry=60.0))
+        await h.start()
+        await h.step()
+        h.nb.connect_outcome = [Dialog.GPU_LIMIT]
+        await h.nb.disconnect()
+        await h.step(2)
+        connects = h.nb.connects
+        for _ in range(10):
+            clock.advance(3600)
+            await h.step()
+        assert h.nb.connects == connects
+        assert h.session.state is S.BLOCKED
+        assert h.session.blocked_reason is BlockedReason.GPU_LIMIT
+
+    async def test_too_many_sessions_blocks_and_retries_slowly(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        h = make(SessionPolicy(quota_retry=300.0))
+        await h.start()
+        await h.step()
+        h.nb.connect_outcome = [Dialog.TOO_MANY_SESSIONS]
+        await h.nb.disconnect()
+        await h.step(2)
+        assert h.session.state is S.BLOCKED
+        assert h.session.blocked_reason is BlockedReason.TOO_MANY_SESSIONS
+        assert (Dialog.TOO_MANY_SESSIONS, Action.CLOSE) in h.nb.answers
+        clock.advance(301)
+        await h.step(3)
+        assert h.session.state is S.CONNECTED
+
+    async def test_unclassified_state_gets_one_bundle_after_30_s(
+        self, make: Callable[..., Harness], clock: FakeClock, tmp_path: Path
+    ) -> None:
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.show(Dialog.UNKNOWN, "Something new from Colab")
+        await h.step()
+        clock.advance(29)
+        await h.step()
+        assert h.hooks.bundles == []
+        clock.advance(2)
+        await h.step(3)
+        assert len(h.hooks.bundles) == 1
+        bundle, detail = h.hooks.bundles[0]
+        assert detail == "Something new from Colab"
+        assert bundle is not None and bundle.parent == tmp_path / "debug"
+        assert (bundle / "observation.txt").is_file()
+        # Resolved, then a new episode: a new bundle.
+        await h.nb.close(Dialog.UNKNOWN)
+        await h.step()
+        await h.nb.show(Dialog.UNKNOWN, "Again")
+        await h.step()
+        clock.advance(31)
+        await h.step()
+        assert len(h.hooks.bundles) == 2
+
+
+class TestCrashAndKeepalive:
+    async def test_crash_toast_without_runtime_ids_is_a_fresh_runtime(
+        self, make: Callable[..., Harness]
+    ) -> None:
+        """When the page exposes no runtime id, the crash toast alone marks a fresh runtime."""
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.finish_cells()
+        obs = h.nb.observation()
+        await h.session.step(replace(obs, runtime_id=None))  # same runtime, now seen without an id
+        runs = list(h.nb.runs)
+        await h.session.step(replace(obs, runtime_id=None))
+        assert h.nb.runs == runs
+        await h.session.step(
+            replace(obs, runtime_id=None, crash_toast="Your session crashed for an unknown reason.")
+        )
+        assert h.nb.runs == [*runs, "resume"]
+        assert h.session.counters.crashes == 1
+
+    async def test_keepalive_only_while_connected_with_jitter(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """Keep-alive inputs come every 60 s ±20 % while connected, never while disconnected."""
+        h = make(SessionPolicy(keepalive_interval=60.0, backoff_base=1e9, backoff_cap=2e9))
+        await h.start()
+        await h.step()
+        times = []
+        for _ in range(600):
+            clock.advance(1)
+            before = h.nb.keepalives
+            await h.step()
+            if h.nb.keepalives > before:
+                times.append(clock.now)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert len(times) >= 8
+        assert all(48 <= gap <= 73 for gap in gaps), gaps
+        assert len(set(gaps)) > 1
+        # Disconnected (and the backoff huge): no keep-alive at all.
+        h.frontend.fail_next["reconnect"] = SelectorNotFoundError("gone")
+        await h.nb.disconnect()
+        await h.step()
+        count = h.nb.keepalives
+        for _ in range(300):
+            clock.advance(1)
+            await h.step()
+        assert h.nb.keepalives == count
+
+
+class TestRunLoop:
+    async def test_run_reacts_to_signals_and_stops(self, make: Callable[..., Harness]) -> None:
+        """The real loop (real time): a pushed disconnect is reconnected without waiting for the poll."""
+        h = make(SessionPolicy(poll_interval=30.0, backoff_base=0.01))
+        h.session._clock = asyncio.get_running_loop().time
+        task = asyncio.create_task(h.session.run())
+        try:
+            for _ in range(200):
+                if h.session.state is S.CONNECTED:
+                    break
+                await asyncio.sleep(0.01)
+            assert h.session.state is S.CONNECTED
+            await h.nb.disconnect()
+            for _ in range(200):
+                if h.calls("reconnect") == 2 and h.session.state is S.CONNECTED:
+                    break
+                await asyncio.sleep(0.01)
+            assert h.calls("reconnect") == 2
+            assert h.nb.runs == ["resume", "resume"]
+        finally:
+            h.session.stop()
+            await asyncio.wait_for(task, 5)
+        assert h.session.state is S.STOPPED
+
+    async def test_unreachable_page_is_an_error_then_recovers(self, make: Callable[..., Harness]) -> None:
+        h = make(SessionPolicy(poll_interval=30.0, backoff_base=0.01, backoff_cap=0.05))
+        h.session._clock = asyncio.get_running_loop().time
+        h.tab.failures.extend([NotebookUnreachableError("net::ERR_CONNECTION_REFUSED")] * 3)
+        task = asyncio.create_task(h.session.run())
+        try:
+            for _ in range(300):
+                if h.session.state is S.CONNECTED:
+                    break
+                await asyncio.sleep(0.01)
+            assert h.session.state is S.CONNECTED
+        finally:
+            h.session.stop()
+            await asyncio.wait_for(task, 5)
+        moves = h.hooks.moves
+        assert moves[0] == (S.STARTING, S.ERROR)
+        # One error episode, not one per retry.
+        assert sum(1 for _, new in moves if new is S.ERROR) == 1
+        assert (S.ERROR, S.STARTING) in moves
+
+    async def test_browser_error_reopens_the_page(self, make: Callable[..., Harness]) -> None:
+        h = make(SessionPolicy(poll_interval=0.05, backoff_base=0.01))
+        h.session._clock = asyncio.get_running_loop().time
+        task = asyncio.create_task(h.session.run())
+        try:
+            for _ in range(200):
+                if h.session.state is S.CONNECTED:
+                    break
+                await asyncio.sleep(0.01)
+            h.frontend.fail_next["observe"] = BrowserError("Target page, context or browser has been closed")
+            for _ in range(200):
+                if h.tab.opens == 2 and h.session.state is S.CONNECTED:
+                    break
+                await asyncio.sleep(0.01)
+            assert h.tab.opens == 2
+            assert h.session.state is S.CONNECTED
+            assert h.nb.runs == ["resume"]  # same runtime: no second resume
+        finally:
+            h.session.stop()
+            await asyncio.wait_for(task, 5)
