@@ -1,0 +1,156 @@
+"""classify(): the page's raw facts become an Observation the daemon can act on, without a browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sentinel.frontends.base import Connection, Dialog
+from sentinel.frontends.colab import classify
+
+
+def facts(**over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "connect": {"found": True, "text": ""},
+        "kernel": None,
+        "cells": {"model": True, "running": 0, "pending": 0, "dom_busy": 0},
+        "dialogs": [],
+        "captcha": None,
+        "toasts": [],
+        "sign_in_link": False,
+        "account_link": False,
+    }
+    base.update(over)
+    return base
+
+
+class TestConnection:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("", Connection.CONNECTED),
+            ("RAM\nDisk", Connection.CONNECTED),
+            ("Busy", Connection.CONNECTED),
+            ("Connect", Connection.DISCONNECTED),
+            ("Connect T4", Connection.DISCONNECTED),
+            ("Reconnect", Connection.DISCONNECTED),
+            ("Connecting", Connection.CONNECTING),
+            ("Allocating", Connection.CONNECTING),
+            ("Initializing", Connection.CONNECTING),
+            ("Resuming session", Connection.CONNECTING),
+            ("Something new", Connection.UNKNOWN),
+        ],
+    )
+    def test_connect_button_text(self, text: str, expected: Connection) -> None:
+        """The button text alone decides when the kernel object is absent."""
+        observation = classify(facts(connect={"found": True, "text": text}))
+        assert observation.connection is expected
+        assert observation.connect_text == " ".join(text.split())
+
+    def test_no_button_no_kernel_is_unknown(self) -> None:
+        """Without the connect button and the kernel object nothing is assumed."""
+        assert classify(facts(connect={"found": False, "text": ""})).connection is Connection.UNKNOWN
+
+    def test_kernel_confirms_or_holds_back(self) -> None:
+        """Agreement passes through; disagreement reads as CONNECTING (wait), never as a reason to click."""
+        kernel = {"state": "connected", "connected": True, "running": False, "managed_id": "vm-1"}
+        agreed = classify(facts(kernel=kernel))
+        assert agreed.connection is Connection.CONNECTED
+        assert agreed.runtime_id == "vm-1"
+        stale = classify(facts(connect={"found": True, "text": "Reconnect"}, kernel=kernel))
+        assert stale.connection is Connection.CONNECTING
+        assert stale.runtime_id is None
+        gone = {"state": "connect", "connected": False, "running": False, "managed_id": "vm-1"}
+        assert classify(facts(kernel=gone)).connection is Connection.CONNECTING
+        assert classify(facts(connect={"found": False, "text": ""}, kernel=gone)).connection is (
+            Connection.DISCONNECTED
+        )
+
+
+class TestDialogs:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            (
+                "Runtime disconnected Your runtime has been disconnected due to inactivity or reaching its maximum duration. Learn more Close Reconnect",
+                Dialog.RUNTIME_DISCONNECTED,
+            ),
+            (
+                "Warning: This notebook was not authored by Google This notebook is being loaded from GitHub. Cancel Run anyway",
+                Dialog.EXTERNAL_NOTEBOOK,
+            ),
+            (
+                "Permit this notebook to access your Google Drive files? ... No, thanks Connect to Google Drive",
+                Dialog.DRIVE_CONSENT,
+            ),
+            (
+                "Allow this notebook to access your Google credentials? ... No, thanks Allow",
+                Dialog.CREDENTIALS,
+            ),
+            (
+                "Cannot connect to GPU backend You cannot currently connect to a GPU due to usage limits in Colab. Close Connect without GPU",
+                Dialog.GPU_LIMIT,
+            ),
+            (
+                "Too many sessions You have too many active sessions. Cancel Manage sessions",
+                Dialog.TOO_MANY_SESSIONS,
+            ),
+            (
+                "Google sign-in required You must be logged in with a Google account to run code. Cancel Sign in",
+                Dialog.SIGN_IN_REQUIRED,
+            ),
+            ("Are you still there? Yes", Dialog.STILL_THERE),
+            (
+                "Switch to a high-RAM runtime? Your session crashed after using all available RAM. No Yes",
+                Dialog.OOM_SWITCH,
+            ),
+        ],
+    )
+    def test_catalogue_texts(self, text: str, expected: Dialog) -> None:
+        """Each dialog of colab-ui.md 3.2 is recognised by its text."""
+        observation = classify(facts(dialogs=[{"tag": "mwc-dialog", "text": text}]))
+        assert observation.dialogs == (expected,)
+        assert observation.unclassified is None
+
+    def test_unknown_dialog_keeps_its_text(self) -> None:
+        """A dialog nobody knows is UNKNOWN and its text is kept for the debug bundle."""
+        observation = classify(facts(dialogs=[{"tag": "md-dialog", "text": "Something\u00a0brand new  OK"}]))
+        assert observation.dialogs == (Dialog.UNKNOWN,)
+        assert observation.unclassified == "Something brand new OK"
+
+    def test_captcha_first_and_needs_human(self) -> None:
+        """The reCAPTCHA host counts as CAPTCHA whatever it says, and is what needs_human reports."""
+        observation = classify(
+            facts(
+                captcha="Are you still there?",
+                dialogs=[{"tag": "mwc-dialog", "text": "Are you still there? Yes"}],
+            )
+        )
+        assert observation.dialogs == (Dialog.CAPTCHA, Dialog.STILL_THERE)
+        assert observation.needs_human is Dialog.CAPTCHA
+
+
+class TestRest:
+    def test_busy_from_model_or_dom(self) -> None:
+        """Running or queued cells, from the JS model or DOM classes, make the page busy."""
+        assert not classify(facts()).busy
+        assert classify(facts(cells={"running": 1, "pending": 0, "dom_busy": 0})).busy
+        assert classify(facts(cells={"running": 0, "pending": 2, "dom_busy": 0})).busy
+        assert classify(facts(cells={"running": 0, "pending": 0, "dom_busy": 1})).busy
+
+    def test_crash_toast_and_auth(self) -> None:
+        """A crash toast is reported verbatim; the Sign in link wins over the account link."""
+        observation = classify(
+            facts(
+                toasts=["Saving…", "Your session crashed after using all available RAM. View runtime logs"],
+                sign_in_link=True,
+                account_link=True,
+            )
+        )
+        assert (
+            observation.crash_toast == "Your session crashed after using all available RAM. View runtime logs"
+        )
+        assert observation.signed_in is False
+        assert classify(facts(account_link=True)).signed_in is True
+        assert classify(facts()).signed_in is None
