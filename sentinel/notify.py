@@ -9,9 +9,11 @@ without a network; the notifier never raises into the daemon and never blocks it
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Final
@@ -89,7 +91,8 @@ class Notifier:
         self._timeout = timeout
         self._targets: list[_Target] = []
         for position, url in enumerate(urls, start=1):
-            plugin = apprise.Apprise.instantiate(url)
+            with _apprise_silenced():
+                plugin = apprise.Apprise.instantiate(url)
             if plugin is None:
                 raise ConfigError(_invalid_url_message(url, position))
             # One Apprise object per URL, so every delivery has its own result.
@@ -146,6 +149,17 @@ class Notifier:
         else:
             log.warning("notify.failed", scheme=target.scheme, level=str(level), cause=cause)
         return Delivery(url=target.url, scheme=target.scheme, ok=ok, error=error)
+
+
+@contextlib.contextmanager
+def _apprise_silenced() -> Iterator[None]:
+    # apprise logs a URL it cannot parse in full, secrets included; our ConfigError says it safely.
+    logger = logging.getLogger("apprise")
+    was_disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = was_disabled
 
 
 def _failure_reason(result: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import enum
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,14 +184,18 @@ class TestNotifier:
             (["just-a-word"], "invalid notification URL #1 (no scheme): expected SCHEME://..."),
         ],
     )
-    def test_invalid_urls_are_refused_at_start_up(self, urls: list[str], message: str) -> None:
+    def test_invalid_urls_are_refused_at_start_up(
+        self, urls: list[str], message: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """A URL apprise cannot deliver to is one ConfigError line naming it (without its secrets)."""
-        with pytest.raises(ConfigError) as info:
+        with caplog.at_level(logging.DEBUG), pytest.raises(ConfigError) as info:
             Notifier(urls)
         text = str(info.value)
         assert text.startswith(message)
         assert "\n" not in text
         assert "tok3n" not in text
+        # apprise itself would log the whole unparsable URL.
+        assert "tok3n" not in caplog.text
 
 
 @dataclass
