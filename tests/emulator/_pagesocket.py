@@ -33,6 +33,12 @@ class PageSocket:
         self.closed_code = self.ws.close_code
         self._changed.set()
 
+    async def wait_closed(self, *, within: float = 15.0) -> int | None:
+        """Wait until the server closes the socket; returns the close code."""
+        async with asyncio.timeout(within):
+            await asyncio.shield(self._reader)
+        return self.closed_code
+
     def mark(self) -> int:
         """The index of the next message; pass it as ``after`` to ignore what came before."""
         return len(self.messages)
@@ -97,6 +103,7 @@ async def page_socket(emu: EmulatorServer, name: str = "hello") -> AsyncIterator
         page = PageSocket(ws)
         await page.send(type="hello", ui="2025", client_time=0)
         try:
+            await page.wait_type("state")  # the server's greeting; later marks exclude it
             yield page
         finally:
             await page.close()

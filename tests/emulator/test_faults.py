@@ -1,0 +1,231 @@
+"""Every fault kind has an observable effect, and bad fault requests are refused with a clear message."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sentinel.emulator.faults import Fault, FaultKind, InvalidFaultError, parse_fault
+from sentinel.emulator.testing import EmulatorServer
+from tests.emulator._pagesocket import page_socket, process_alive
+
+
+class TestParseFault:
+    """Validation of fault requests, independent of the server."""
+
+    def test_accepts_every_kind_without_fields_and_timed_kinds_with_seconds(self) -> None:
+        """Each plain kind parses alone; allocation_delay and outage need seconds."""
+        for kind in FaultKind:
+            if kind in (FaultKind.ALLOCATION_DELAY, FaultKind.OUTAGE):
+                assert parse_fault({"kind": kind.value, "seconds": 1.5}) == Fault(kind, 1.5)
+            else:
+                assert parse_fault({"kind": kind.value}) == Fault(kind)
+
+    @pytest.mark.parametrize(
+        ("body", "message"),
+        [
+            ([], "expected a JSON object like {'kind': 'crash_oom'}, got an array"),
+            ({}, "missing field 'kind'"),
+            ({"kind": "meteor"}, "unknown fault kind 'meteor'; expected one of: idle_disconnect, "),
+            ({"kind": 3}, "unknown fault kind 3"),
+            ({"kind": "outage"}, "fault 'outage' needs 'seconds' (a number > 0)"),
+            (
+                {"kind": "outage", "seconds": 0},
+                "fault 'outage': 'seconds' must be > 0 and at most 86400, got 0",
+            ),
+            ({"kind": "outage", "seconds": -2}, "must be > 0"),
+            ({"kind": "allocation_delay", "seconds": "5"}, "'seconds' must be a number > 0, got '5'"),
+            ({"kind": "allocation_delay", "seconds": True}, "'seconds' must be a number > 0, got True"),
+            ({"kind": "outage", "seconds": float("inf")}, "must be > 0 and at most 86400, got inf"),
+            (
+                {"kind": "captcha", "seconds": 3},
+                "fault 'captcha' takes no fields besides 'kind'; unexpected 'seconds'",
+            ),
+            (
+                {"kind": "outage", "seconds": 3, "why": "x"},
+                "fault 'outage' takes 'seconds'; unexpected 'why'",
+            ),
+        ],
+    )
+    def test_refuses_bad_requests_with_one_line(self, body: Any, message: str) -> None:
+        """The message names the problem (and is what the HTTP API returns with 400)."""
+        with pytest.raises(InvalidFaultError) as caught:
+            parse_fault(body)
+        assert message in str(caught.value)
+        assert "\n" not in str(caught.value)
+
+
+async def _post(emu: EmulatorServer, name: str, data: bytes) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{emu.base_url}/api/notebooks/{name}/faults",
+            data=data,
+            headers={"Content-Type": "application/json"},
+        ) as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_fault_api_validation_over_http(fresh_emulator: EmulatorServer) -> None:
+    """The HTTP API returns the parser's one-line messages with status 400, 404 for unknown notebooks."""
+    emu = fresh_emulator
+    status, body = await _post(emu, "hello", b"{not json")
+    assert status == 400
+    assert body["error"].startswith("invalid JSON body: ")
+    status, body = await _post(emu, "hello", b'{"kind": "meteor"}')
+    assert status == 400
+    assert body["error"].startswith("unknown fault kind 'meteor'")
+    status, body = await _post(emu, "hello", b'{"kind": "outage"}')
+    assert (status, body) == (400, {"error": "fault 'outage' needs 'seconds' (a number > 0)"})
+    status, body = await _post(emu, "nosuch", b'{"kind": "captcha"}')
+    assert (status, body) == (404, {"error": "unknown notebook 'nosuch'"})
+    assert [e["kind"] for e in await emu.events("hello")] == []
+    status, body = await _post(emu, "hello", b'{"kind": "gpu_limit"}')
+    assert (status, body) == (200, {"ok": True})
+    assert [(e["kind"], e["fault"]) for e in await emu.events("hello")] == [("fault.injected", "gpu_limit")]
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("idle_disconnect", "idle"), ("max_lifetime", "max_lifetime")])
+async def test_disconnect_faults_kill_the_kernel_and_tell_the_page_why(
+    fresh_emulator: EmulatorServer, kind: str, reason: str
+) -> None:
+    """The kernel process is gone and the page gets `runtime` disconnected with the reason."""
+    emu = fresh_emulator
+    async with page_socket(emu) as page:
+        runtime_id = await page.connect()
+        pid = (await emu.state("hello"))["runtime"]["pid"]
+        start = page.mark()
+        await emu.inject("hello", kind)
+        message = await page.wait_type("runtime", after=start, state="disconnected")
+        assert message == {"type": "runtime", "state": "disconnected", "id": runtime_id, "reason": reason}
+        state = await page.wait_type("state", after=start)
+        assert state["runtime"]["state"] == "disconnected"
+    assert not process_alive(pid)
+    kinds = [(e["kind"], e.get("reason")) for e in await emu.events("hello")]
+    assert kinds[-2:] == [("fault.injected", None), ("runtime.disconnected", reason)]
+
+
+async def test_crash_oom_shows_the_toast_and_restarts_with_a_new_runtime(
+    fresh_emulator: EmulatorServer,
+) -> None:
+    """crash_oom: kernel killed, the RAM toast, then a NEW runtime id connects by itself without state."""
+    emu = fresh_emulator
+    async with page_socket(emu) as page:
+        first = await page.connect()
+        await page.run("set", "big = 1")
+        pid = (await emu.state("hello"))["runtime"]["pid"]
+        start = page.mark()
+        await emu.inject("hello", "crash_oom")
+        toast = await page.wait_type("toast", after=start)
+        assert toast == {
+            "type": "toast",
+            "message": "Your session crashed after using all available RAM.",
+            "action": "View runtime logs",
+        }
+        reconnected = await page.wait_type("runtime", after=start, state="connected")
+        assert reconnected["id"] != first
+        assert not process_alive(pid)
+        text, _ = await page.run("get", "print('big' in globals())")
+    assert text == "False\n"
+    kinds = [e["kind"] for e in await emu.events("hello")]
+    tail = kinds[kinds.index("fault.injected") :]
+    assert tail[:4] == ["fault.injected", "runtime.crashed", "runtime.allocating", "runtime.connected"]
+
+
+async def test_gpu_limit_fails_the_next_gpu_connect_only(fresh_emulator: EmulatorServer) -> None:
+    """The GPU dialog once; "Connect without GPU" (gpu false) connects; the fault is then consumed."""
+    emu = fresh_emulator
+    await emu.inject("hello", "gpu_limit")
+    assert (await emu.state("hello"))["pending_faults"] == ["gpu_limit"]
+    async with page_socket(emu) as page:
+        start = page.mark()
+        await page.send(type="connect", gpu=True)
+        assert await page.wait_type("connect_failed", after=start) == {
+            "type": "connect_failed",
+            "dialog": "gpu_limit",
+        }
+        assert (await emu.state("hello"))["runtime"] is None
+        assert (await emu.state("hello"))["pending_faults"] == []
+        await page.connect(gpu=False)
+        assert (await emu.state("hello"))["runtime"]["gpu"] is False
+    failed = await emu.wait_for_event("hello", "runtime.connect_failed")
+    assert (failed["dialog"], failed["gpu"]) == ("gpu_limit", True)
+
+
+async def test_too_many_sessions_fails_the_next_connect_then_clears(fresh_emulator: EmulatorServer) -> None:
+    """The sessions dialog on the next connect; the one after connects."""
+    emu = fresh_emulator
+    await emu.inject("hello", "too_many_sessions")
+    async with page_socket(emu) as page:
+        start = page.mark()
+        await page.send(type="connect", gpu=True)
+        failed = await page.wait_type("connect_failed", after=start)
+        assert failed["dialog"] == "too_many_sessions"
+        await page.connect()
+
+
+@pytest.mark.parametrize("kind", ["captcha", "still_there"])
+async def test_prompts_are_shown_on_the_page_now(fresh_emulator: EmulatorServer, kind: str) -> None:
+    """captcha and still_there reach every connected page as `show`."""
+    async with page_socket(fresh_emulator) as page, page_socket(fresh_emulator) as other:
+        start, other_start = page.mark(), other.mark()
+        await fresh_emulator.inject("hello", kind)
+        assert await page.wait_type("show", after=start) == {"type": "show", "what": kind}
+        assert await other.wait_type("show", after=other_start) == {"type": "show", "what": kind}
+
+
+async def test_signed_out_blocks_connecting_and_running_until_signed_in(
+    fresh_emulator: EmulatorServer,
+) -> None:
+    """Signed out: state says so, Run shows sign_in_required, Connect fails; sign_in restores both."""
+    emu = fresh_emulator
+    async with page_socket(emu) as page:
+        start = page.mark()
+        await emu.inject("hello", "sign_out")
+        assert (await page.wait_type("state", after=start))["signed_in"] is False
+        await page.send(type="execute", cell_id="c1", code="print(1)")
+        assert await page.wait_type("show", after=start) == {"type": "show", "what": "sign_in_required"}
+        await page.send(type="connect", gpu=True)
+        assert (await page.wait_type("connect_failed", after=start))["dialog"] == "signed_out"
+        assert (await emu.state("hello"))["runtime"] is None
+        start = page.mark()
+        await emu.inject("hello", "sign_in")
+        assert (await page.wait_type("state", after=start))["signed_in"] is True
+        text, _ = await page.run("c1", "print(1)")
+    assert text == "1\n"
+    kinds = [e["kind"] for e in await emu.events("hello") if e["kind"].startswith("auth.")]
+    assert kinds == ["auth.signed_out", "auth.signed_in"]
+
+
+async def test_outage_refuses_page_and_socket_then_recovers_while_the_runtime_lives(
+    fresh_emulator: EmulatorServer,
+) -> None:
+    """During an outage the page is 503, new sockets are refused, open ones are closed with 1011."""
+    emu = fresh_emulator
+    url = emu.base_url
+    async with page_socket(emu) as page:
+        runtime_id = await page.connect()
+        pid = (await emu.state("hello"))["runtime"]["pid"]
+        await emu.inject("hello", "outage", seconds=1.5)
+        assert await page.wait_closed(within=5) == 1011
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/notebooks/hello") as response:
+            assert response.status == 503
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(f"{url}/api/notebooks/hello/ws")
+        assert refused.value.status == 503
+        assert (await emu.state("hello"))["outage"] is True
+        await emu.wait_for_event("hello", "outage.ended", timeout=10)
+    assert process_alive(pid)
+    async with page_socket(emu) as page:
+        state = await page.wait_type("state")
+        assert state["runtime"]["id"] == runtime_id
+    started = await emu.wait_for_event("hello", "outage.started")
+    ended = await emu.wait_for_event("hello", "outage.ended")
+    assert started["seconds"] == 1.5
+    assert ended["t"] - started["t"] >= 1.5
+    assert time.time() >= ended["t"]
