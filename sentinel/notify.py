@@ -145,9 +145,9 @@ class Notifier:
         except Exception as exc:  # A plugin bug must never take the daemon down.
             ok, cause, error = False, "plugin_error", f"{type(exc).__name__} in the {target.scheme} plugin"
         if ok:
-            log.info("notify.sent", scheme=target.scheme, level=str(level))
+            log.info("notify.sent", scheme=target.scheme, severity=str(level))
         else:
-            log.warning("notify.failed", scheme=target.scheme, level=str(level), cause=cause)
+            log.warning("notify.failed", scheme=target.scheme, severity=str(level), cause=cause)
         return Delivery(url=target.url, scheme=target.scheme, ok=ok, error=error)
 
 

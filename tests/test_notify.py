@@ -124,7 +124,7 @@ class TestNotifier:
                 "event": "notify.failed",
                 "log_level": "warning",
                 "scheme": "json",
-                "level": "failure",
+                "severity": "failure",
                 "cause": "rejected",
             }
         ]
