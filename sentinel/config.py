@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -213,3 +214,13 @@ def _blames_file(error: ValidationError, data: dict[str, Any]) -> bool:
             return False
         node = node[part]
     return True
+
+
+def display_available() -> bool:
+    """Whether a graphical display is reachable: always on macOS and Windows, else ``$DISPLAY``/``$WAYLAND_DISPLAY``.
+
+    Lives here because this module is the one place that reads the environment.
+    """
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
