@@ -56,7 +56,7 @@ const findButton = (root, text = '') => { // enabled, visible, labelled `text` i
 const connState = (t) =>
   t === null ? 'unknown'
   : /^(re)?connect(\s|$)/i.test(t) ? 'disconnected' // Connect, Connect T4, Reconnect
-  : /^(connecting|allocating|initializing|resuming)/i.test(t) ? 'connecting'
+  : /^(connecting|allocating|initiali[sz]ing|resuming|reconnecting|waiting)/i.test(t) ? 'connecting'
   : 'connected'; // empty, or RAM/Disk meters
 const notebook = () => window.colab?.global?.notebook;
 const managedId = () => notebook()?.kernel?.endpoint?.managedId || null;
@@ -210,7 +210,7 @@ function configure(opts) {
   return status();
 }
 
-// Badge (click: on/off) and reCAPTCHA banner. No innerHTML (Trusted Types).
+// Badge (click: on/off) and reCAPTCHA banner, made without HTML strings (Trusted Types).
 const div = (id, style, textContent = '') => Object.assign(document.createElement('div'), { id, style, textContent });
 const ui = div('sentinel', 'position:fixed;left:8px;bottom:8px;z-index:2147483647;font:13px sans-serif;color:#fff');
 const banner = div('sentinel-banner', 'padding:9px;background:firebrick;font-weight:bold',
