@@ -106,9 +106,11 @@ async def test_a_page_that_connects_late_still_gets_the_pending_drive_request(
         again = await reloaded.wait_type("drive_request")
         assert again["request"] == first["request"]
         await reloaded.send(type="drive_consent", request=again["request"], ok=True)
-        await emu.wait_for_event("hello", "drive.mounted")
-        state = await emu.state("hello")
-        assert state["queue"] == [] or state["queue"] == ["mount"]
+        finished = await emu.wait_for_event(
+            "hello", "cell.finished", predicate=lambda e: e["cell_id"] == "mount"
+        )
+        assert finished["error"] is False
+        assert reloaded.output_text("mount") == "Mounted at /content/drive\n"
 
 
 async def test_authenticate_user_asks_for_credentials_consent(fresh_emulator: EmulatorServer) -> None:
