@@ -21,6 +21,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
@@ -158,9 +159,10 @@ class StateStore:
         self._commit(url, record.model_copy(update={counter: value, "updated_at": _now()}))
         return int(value)
 
-    def set_state(self, url: str, state: str) -> None:
-        """Record the session state of ``url`` (written only when it changed)."""
+    def set_state(self, url: str, state: str | Enum) -> None:
+        """Record the session state of ``url`` (its enum or value; written only when it changed)."""
         self._check_open()
+        state = str(state.value) if isinstance(state, Enum) else state
         record = self._records.get(url, _Record())
         if record.last_state != state:
             self._commit(url, record.model_copy(update={"last_state": state, "updated_at": _now()}))

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -168,7 +169,7 @@ class NotebookStatus:
 
     Attributes:
         url: the notebook URL.
-        state: the session state's value (``"connected"``, ``"blocked"``...).
+        state: the session state (``SessionState`` or its value, ``"connected"``...).
         since: when it entered that state (timezone-aware).
         reconnects: reconnects made.
         resumes: resume cells run.
@@ -178,7 +179,7 @@ class NotebookStatus:
     """
 
     url: str
-    state: str
+    state: str | Enum
     since: datetime
     reconnects: int = 0
     resumes: int = 0
@@ -190,7 +191,7 @@ class NotebookStatus:
         """The JSON object of ``/status``'s ``notebooks`` list."""
         return {
             "url": self.url,
-            "state": str(self.state),
+            "state": str(self.state.value) if isinstance(self.state, Enum) else self.state,
             "since": _iso(self.since),
             "reconnects": self.reconnects,
             "resumes": self.resumes,

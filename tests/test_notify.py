@@ -376,6 +376,7 @@ class TestAlertPolicy:
         (Dialog.CAPTCHA.value, "reCAPTCHA"),
         (Dialog.SIGN_IN_REQUIRED.value, "sentinel login"),
         ("Signed out", "sentinel login"),
+        ("signed_out", "sentinel login"),
         (Dialog.GPU_LIMIT.value, "--on-gpu-limit cpu"),
         ("GPU usage limit", "--on-gpu-limit cpu"),
         (Dialog.TOO_MANY_SESSIONS.value, "Manage sessions"),

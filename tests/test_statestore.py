@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import random
@@ -84,6 +85,16 @@ class TestPersistence:
             assert (other.reconnects, other.resumes, other.last_state) == (0, 1, None)
             assert nb.updated_at is not None
             assert [r.url for r in store.records()] == sorted([NB, OTHER])
+
+    def test_state_may_be_the_session_enum(self, store: StateStore) -> None:
+        """The daemon may record its state enum; the store keeps the value."""
+
+        class SessionState(enum.Enum):
+            RESUMING = "resuming"
+
+        store.set_state(NB, SessionState.RESUMING)
+        assert store.record(NB).last_state == "resuming"
+        assert json.loads(store.path.read_text())["notebooks"][NB]["last_state"] == "resuming"
 
     def test_the_file_is_versioned_json(self, store: StateStore) -> None:
         """The file on disk is plain JSON with a format version, readable by people and tools."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -221,6 +222,18 @@ class TestStatus:
         daemon.notebooks = [NotebookStatus(url=NB, state="reconnecting", since=STARTED)]
         async with http.get(f"{server.url}/status") as response:
             assert [nb["state"] for nb in (await response.json())["notebooks"]] == ["reconnecting"]
+
+    async def test_states_may_be_the_session_enum(
+        self, server: StatusServer, daemon: Daemon, http: aiohttp.ClientSession
+    ) -> None:
+        """The daemon may hand over its state enum; /status shows the enum's value."""
+
+        class SessionState(enum.Enum):
+            BLOCKED = "blocked"
+
+        daemon.notebooks = [NotebookStatus(url=NB, state=SessionState.BLOCKED, since=STARTED)]
+        async with http.get(f"{server.url}/status") as response:
+            assert (await response.json())["notebooks"][0]["state"] == "blocked"
 
     async def test_a_failing_snapshot_is_a_500_and_the_server_lives_on(
         self, server: StatusServer, daemon: Daemon, http: aiohttp.ClientSession
