@@ -375,6 +375,7 @@ class Session:
         self._frontend: Frontend | None = None
         self._reopen = True
         self._open_failures = 0
+        self._step_errors = 0
         # Runtime identity when the page does not expose one: a local epoch bumped on every
         # reconnect and crash the session sees.
         self._epoch = 0
@@ -462,12 +463,24 @@ class Session:
     async def _step_guarded(self, observation: Observation | None) -> None:
         try:
             await self.step(observation)
+            self._step_errors = 0
         except BrowserError as exc:
             # The page or the whole browser died under us; the daemon relaunches the browser if
             # needed and the tab opens a new page.
             self._log.warning("session.page_lost", error=str(exc))
             self.last_error = f"page lost: {exc}"
             self._reopen = True
+        except FrontendError as exc:
+            # A transient page problem (an evaluate during a navigation, a JS error): the next
+            # report or poll looks again.
+            self._log.info("session.step_failed", error=str(exc))
+        except Exception:
+            # A bug must not take the notebook down for good: log it, then start from a fresh
+            # page after a pause that grows if it keeps happening.
+            self._step_errors += 1
+            self._log.exception("session.step_crashed", errors=self._step_errors)
+            self._reopen = True
+            await self._sleep(self._backoff.delay(self._step_errors))
 
     async def open(self) -> bool:
         """Open (or reopen) the tab once; True when a page is attached. :meth:`run` calls it itself.
