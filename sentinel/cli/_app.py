@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
 # Command modules register themselves on `app`; keep these imports at the bottom.
 from sentinel.cli import emulator as _emulator  # noqa: E402, F401
 from sentinel.cli import kit as _kit  # noqa: E402, F401
+from sentinel.cli import login as _login  # noqa: E402, F401
 from sentinel.cli import notify as _notify  # noqa: E402, F401
+from sentinel.cli import run as _run  # noqa: E402, F401
 from sentinel.cli import status as _status  # noqa: E402, F401
 from sentinel.cli import userscript as _userscript  # noqa: E402, F401
