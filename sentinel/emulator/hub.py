@@ -346,13 +346,15 @@ class NotebookHub:
         await self._allocate(gpu=runtime.gpu)
 
     async def restart(self) -> None:
-        """ "Restart session": a fresh Python process on the same runtime (same id, /content kept)."""
+        """Restart session: a fresh Python process on the same runtime (same id, /content kept)."""
         runtime = self.runtime
         if runtime is None or self.runtime_state != "connected":
             return
         await self._cancel_tasks("watch", "executor")
         await self._cancel_queue()
         await runtime.restart()
+        # The process that asked is gone; its consent grant stays (the VM and its mount do).
+        self._fail_consent_requests(runtime.id, "session restarted")
         self.events.append("runtime.restarted", runtime_id=runtime.id, pid=runtime.pid)
         await self.broadcast({"type": "runtime", "state": "connected", "id": runtime.id, "reason": "restart"})
         await self._broadcast_state()
@@ -364,10 +366,7 @@ class NotebookHub:
         await self._cancel_tasks("allocate", "lifetime", "watch", "executor")
         # Kill first, so that anyone who sees the event can rely on the process being gone.
         await runtime.kill()
-        for request_id, request in list(self._drive_requests.items()):
-            if request.runtime_id == runtime.id and not request.future.done():
-                request.future.set_result((False, "runtime disconnected"))
-            self._drive_requests.pop(request_id, None)
+        self._fail_consent_requests(runtime.id, "runtime disconnected")
         self._drive_granted = {grant for grant in self._drive_granted if grant[0] != runtime.id}
         await self._cancel_queue()
         await runtime.destroy()
@@ -560,6 +559,13 @@ class NotebookHub:
             return False, "timed out waiting for consent"
         finally:
             self._drive_requests.pop(request_id, None)
+
+    def _fail_consent_requests(self, runtime_id: str, reason: str) -> None:
+        for request_id, request in list(self._drive_requests.items()):
+            if request.runtime_id == runtime_id:
+                del self._drive_requests[request_id]
+                if not request.future.done():
+                    request.future.set_result((False, reason))
 
     def answer_drive_request(self, request_id: str, *, ok: bool, error: str) -> None:
         """Resolve a pending Drive request with the page's consent result (unknown ids are ignored)."""
