@@ -5,7 +5,7 @@ standard library (PyTorch and NumPy are used when the notebook has imported them
 ``pip install --no-deps colab-sentinel`` is all a runtime needs. ``sentinel kit export DIR`` writes
 the same code as one file, ``sentinel_kit.py``, to keep on Drive.
 
-A resume cell, in short::
+A resume cell, in short (``import sentinel_kit as kit`` for the exported file)::
 
     import sentinel.notebook as kit
 
@@ -21,6 +21,8 @@ A resume cell, in short::
 """
 
 from __future__ import annotations
+
+from sentinel import __version__ as __version__
 
 from ._checkpoint import MANIFEST_FORMAT, MANIFEST_VERSION, Checkpointer, CheckpointInfo
 from ._errors import (

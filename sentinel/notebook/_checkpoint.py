@@ -298,7 +298,11 @@ class Checkpointer:
             "writer": runtime_identity(),
         }
         record["manifest_sha256"] = _sha256_hex(_canonical(record))
-        self._write_manifest(manifest_path, json.dumps(record, indent=1).encode() + b"\n")
+        try:
+            self._write_manifest(manifest_path, json.dumps(record, indent=1).encode() + b"\n")
+        except BaseException:
+            _remove(payload)  # never committed: leave nothing behind
+            raise
         info = self._info_from_record(stem, record, payload, manifest_path)
         self._checked[stem] = None
         self._rotate(info)

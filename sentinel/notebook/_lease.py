@@ -19,29 +19,31 @@ LEASE_FILE_NAME = "sentinel.lease"
 
 _LEASE_FORMAT = "sentinel-lease"
 _POLL_SECONDS = 1.0
+_RECORD_SIZE = 1024
 
 
 def runtime_identity() -> dict[str, Any]:
-    """Who is writing: pid, the pid's start time, host name and runtime id (see `Lease`)."""
+    """Who is writing: pid and its start time, host name, machine boot id, and runtime id.
+
+    ``runtime_id`` is ``SENTINEL_RUNTIME_ID`` when set (the emulator sets one per runtime), else the
+    boot id: a fresh Colab runtime is a fresh VM.
+    """
     pid = os.getpid()
+    boot_id = _boot_id()
     return {
         "pid": pid,
         "pid_start": _process_start(pid),
         "host": os.uname().nodename,
-        "runtime_id": _runtime_id(),
+        "boot_id": boot_id,
+        "runtime_id": os.environ.get("SENTINEL_RUNTIME_ID") or boot_id,
     }
 
 
-def _runtime_id() -> str:
-    # One id per machine boot: a fresh Colab runtime is a fresh VM. SENTINEL_RUNTIME_ID wins (the
-    # emulator sets it per runtime, where all runtimes share one host).
-    explicit = os.environ.get("SENTINEL_RUNTIME_ID")
-    if explicit:
-        return explicit
+def _boot_id() -> str:
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
     except OSError:
-        return os.uname().nodename
+        return ""
 
 
 def _process_start(pid: int) -> int | None:
@@ -75,9 +77,9 @@ def _pid_alive(pid: int, start: int | None) -> bool:
 class Lease:
     """Marks one runtime as the only writer of a folder, with a heartbeat so a dead writer is noticed.
 
-    The lease file ``sentinel.lease`` holds the writer's pid, host, runtime id and a heartbeat
+    The lease file ``sentinel.lease`` holds the writer's pid, host, boot id, runtime id and a heartbeat
     timestamp. A lease is *stale* when its heartbeat is older than ``stale_after`` seconds, or when
-    its writer ran on this machine (same runtime id) and that process is gone. A stale lease is taken
+    its writer ran on this machine (same boot id and host name) and that process is gone. A stale lease is taken
     over silently; a live one raises `LeaseHeldError` unless ``take_over=True``. A background thread
     refreshes the heartbeat every ``stale_after / 4`` seconds while the lease is held, and every
     `check()` makes sure no other runtime has taken the lease over since.
@@ -221,7 +223,13 @@ class Lease:
             return f"no heartbeat for {age:.0f} s"
         me = runtime_identity()
         pid = holder.get("pid")
-        if holder.get("runtime_id") == me["runtime_id"] and isinstance(pid, int):
+        # A pid means something only on the same machine, in the same pid namespace: same boot id
+        # and host name (containers on one host share the boot id but not the host name).
+        same_machine = bool(me["boot_id"]) and (holder.get("boot_id"), holder.get("host")) == (
+            me["boot_id"],
+            me["host"],
+        )
+        if same_machine and isinstance(pid, int):
             if pid == me["pid"]:
                 # The same kernel, e.g. the resume cell run again: the earlier writer is done.
                 return "held by this process"
@@ -258,16 +266,17 @@ class Lease:
 
     def _write_fd(self, fd: int, record: dict[str, Any]) -> None:
         data = json.dumps(record).encode()
+        # One fixed-size write at offset 0 and no truncation: a process killed while rewriting the
+        # lease leaves either the old record or the new one, never a torn file that reads as held.
+        data = data.ljust(max(_RECORD_SIZE, len(data)))
         try:
-            os.write(fd, data)
+            os.pwrite(fd, data, 0)
             os.fsync(fd)
         finally:
             os.close(fd)
 
     def _overwrite(self, record: dict[str, Any]) -> None:
-        # The lease is the one file rewritten in place: a torn write reads as "unreadable" and so as
-        # held, which is the safe side.
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
         self._write_fd(fd, record)
 
     def _start_heartbeat(self) -> None:
