@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import aiohttp
+from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
+from tests.emulator._browser import open_notebook, output, run_cell, set_cell_text
 from tests.emulator._pagesocket import PageSocket, page_socket
 
 MOUNT = "from google.colab import drive\ndrive.mount('/content/drive')"
@@ -146,3 +149,81 @@ async def test_drive_api_refuses_unknown_runtimes_and_bad_bodies(fresh_emulator:
             async with session.post(f"{emu.base_url}/api/runtimes/{runtime_id}/drive/mount", data=b"{") as r:
                 assert r.status == 400
                 assert json.loads(await r.text())["error"].startswith("invalid JSON body")
+
+
+async def _consent_in_popup(page: Page, emu: EmulatorServer, cell_id: str) -> Page:
+    """Run the cell, accept the in-page dialog and return the OAuth popup it opened."""
+    since = time.time()
+    await page.locator(f"#cell-{cell_id} colab-run-button").click()
+    await emu.wait_for_event("hello", "drive.mount_requested", since=since, timeout=30)
+    dialog = page.get_by_role("dialog", name="Permit this notebook to access your Google Drive files?")
+    async with page.context.expect_page() as popup_info:
+        await dialog.get_by_role("button", name="Connect to Google Drive").click()
+    popup = await popup_info.value
+    await popup.wait_for_load_state()
+    return popup
+
+
+async def test_drive_consent_popup_flow_end_to_end_in_chromium(
+    fresh_emulator: EmulatorServer, page: Page, tmp_path: Path
+) -> None:
+    """1. drive.mount() shows the consent dialog; "Connect to Google Drive" opens the OAuth popup.
+    2. Account tile -> "Select all" -> "Continue": the cell prints "Mounted at /content/drive".
+    3. A file written under MyDrive is in the Drive folder and survives a runtime reset.
+    """
+    emu = fresh_emulator
+    marker = f"e2e-{tmp_path.name}.txt"
+    await open_notebook(page, emu)
+    popup = await _consent_in_popup(page, emu, "hello4drive1")
+    await popup.locator('[data-identifier="user@example.com"]').click()
+    await popup.get_by_label("Select all").check()
+    await popup.get_by_role("button", name="Continue").click()
+    mounted = await emu.wait_for_event("hello", "drive.mounted")
+    assert mounted["request_kind"] == "drive"
+    await expect(output(page, "hello4drive1")).to_have_text("Mounted at /content/drive")
+
+    write = (
+        "import os\n"
+        "path = os.path.join(os.environ['SENTINEL_COLAB_CONTENT_ROOT'], 'drive', 'MyDrive', "
+        + repr(marker)
+        + ")\n"
+        "open(path, 'w').write('survives')\nprint('wrote', os.path.islink(os.path.dirname(path)))"
+    )
+    await set_cell_text(page, "hello1state1", write)
+    assert (await run_cell(page, emu, "hello1state1"))["error"] is False
+    await expect(output(page, "hello1state1")).to_have_text("wrote True")
+    assert (emu.drive_dir / marker).read_text() == "survives"
+
+    since = time.time()
+    await emu.inject("hello", "crash_oom")
+    await emu.wait_for_event("hello", "runtime.connected", since=since)
+    read = (
+        "import os\n"
+        "root = os.environ['SENTINEL_COLAB_CONTENT_ROOT']\n"
+        "print(os.path.exists(os.path.join(root, 'drive')))"
+    )
+    await set_cell_text(page, "hello1state1", read)
+    await run_cell(page, emu, "hello1state1")
+    await expect(output(page, "hello1state1")).to_have_text("False")
+    assert (emu.drive_dir / marker).read_text() == "survives"
+    (emu.drive_dir / marker).unlink()
+
+
+async def test_declining_in_the_popup_fails_the_mount_cell(
+    fresh_emulator: EmulatorServer, page: Page
+) -> None:
+    """Cancel in the OAuth popup: the cell fails with "credential propagation was unsuccessful"."""
+    emu = fresh_emulator
+    await open_notebook(page, emu)
+    popup = await _consent_in_popup(page, emu, "hello4drive1")
+    await popup.locator('[data-identifier="user@example.com"]').click()
+    await popup.get_by_role("button", name="Cancel").click()
+    refused = await emu.wait_for_event("hello", "drive.refused")
+    assert refused["error"] == "access-denied"
+    finished = await emu.wait_for_event(
+        "hello", "cell.finished", predicate=lambda e: e["cell_id"] == "hello4drive1"
+    )
+    assert finished["error"] is True
+    await expect(output(page, "hello4drive1")).to_contain_text(
+        "ValueError: mount failed: Error: credential propagation was unsuccessful"
+    )

@@ -8,7 +8,10 @@ import os
 import sys
 import time
 
+from playwright.async_api import Page, expect
+
 from sentinel.emulator.testing import EmulatorServer
+from tests.emulator._browser import open_notebook, output, run_cell, set_cell_text
 from tests.emulator._pagesocket import page_socket, process_alive
 
 
@@ -256,3 +259,37 @@ async def test_max_lifetime_disconnects_a_busy_runtime() -> None:
         assert busy["error"] is True
         event = await emu.wait_for_event("hello", "runtime.disconnected")
         assert event["reason"] == "max_lifetime"
+
+
+async def test_the_page_runs_real_code_and_a_reconnect_in_the_page_loses_state(
+    fresh_emulator: EmulatorServer, page: Page
+) -> None:
+    """In Chromium: Connect, run a cell (output in the page), the runtime disconnects, Reconnect, state gone."""
+    emu = fresh_emulator
+    await open_notebook(page, emu)
+    await page.locator("colab-connect-button #connect").click()
+    first = await emu.wait_for_event("hello", "runtime.connected")
+    await set_cell_text(page, "hello1state1", "secret = 'kept in memory'\nprint('set', secret)")
+    assert (await run_cell(page, emu, "hello1state1"))["error"] is False
+    await expect(output(page, "hello1state1")).to_contain_text("set kept in memory")
+    managed = await page.evaluate("window.colab.global.notebook.kernel.endpoint.managedId")
+    assert managed == first["runtime_id"]
+
+    since = time.time()
+    await emu.inject("hello", "idle_disconnect")
+    shown = await emu.wait_for_event(
+        "hello", "dialog.shown", since=since, predicate=lambda e: e["dialog"] == "runtime_disconnected"
+    )
+    assert shown["ui"] == "2025"
+    await (
+        page.get_by_role("dialog", name="Runtime disconnected")
+        .get_by_role("button", name="Reconnect")
+        .click()
+    )
+    second = await emu.wait_for_event("hello", "runtime.connected", since=since)
+    assert second["runtime_id"] != first["runtime_id"]
+    assert not process_alive(first["pid"])
+
+    await set_cell_text(page, "hello2count1", "print(secret)")
+    assert (await run_cell(page, emu, "hello2count1"))["error"] is True
+    await expect(output(page, "hello2count1")).to_contain_text("NameError: name 'secret' is not defined")
