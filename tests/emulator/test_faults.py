@@ -7,9 +7,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from playwright.async_api import Page, expect
 
 from sentinel.emulator.faults import Fault, FaultKind, InvalidFaultError, parse_fault
 from sentinel.emulator.testing import EmulatorServer
+from tests.emulator._browser import open_notebook
 from tests.emulator._pagesocket import page_socket, process_alive
 
 
@@ -229,3 +231,131 @@ async def test_outage_refuses_page_and_socket_then_recovers_while_the_runtime_li
     assert started["seconds"] == 1.5
     assert ended["t"] - started["t"] >= 1.5
     assert time.time() >= ended["t"]
+
+
+class TestOnThePage:
+    """Each fault has its visible effect in the real page (Chromium), confirmed by the page's own events."""
+
+    @staticmethod
+    async def _dialog_after(emu: EmulatorServer, since: float, dialog: str) -> dict[str, Any]:
+        return await emu.wait_for_event(
+            "hello", "dialog.shown", since=since, predicate=lambda e: e["dialog"] == dialog
+        )
+
+    @pytest.mark.parametrize(
+        ("kind", "needs_runtime", "dialog", "title"),
+        [
+            ("idle_disconnect", True, "runtime_disconnected", "Runtime disconnected"),
+            ("max_lifetime", True, "runtime_disconnected", "Runtime disconnected"),
+            ("still_there", False, "still_there", "Are you still there?"),
+        ],
+    )
+    async def test_faults_that_open_a_dialog_now(
+        self,
+        fresh_emulator: EmulatorServer,
+        page: Page,
+        kind: str,
+        needs_runtime: bool,
+        dialog: str,
+        title: str,
+    ) -> None:
+        """The fault's dialog opens in the page at once."""
+        emu = fresh_emulator
+        await open_notebook(page, emu)
+        if needs_runtime:
+            await page.locator("colab-connect-button #connect").click()
+            await emu.wait_for_event("hello", "runtime.connected")
+        since = time.time()
+        await emu.inject("hello", kind)
+        await self._dialog_after(emu, since, dialog)
+        await expect(page.get_by_role("dialog", name=title)).to_be_visible()
+
+    async def test_captcha_shows_the_recaptcha_dialog(
+        self, fresh_emulator: EmulatorServer, page: Page
+    ) -> None:
+        """captcha: `colab-recaptcha-dialog` appears."""
+        emu = fresh_emulator
+        await open_notebook(page, emu)
+        since = time.time()
+        await emu.inject("hello", "captcha")
+        await self._dialog_after(emu, since, "captcha")
+        assert await page.locator("body > colab-recaptcha-dialog").count() == 1
+        await expect(
+            page.locator("colab-recaptcha-dialog").get_by_role("dialog", name="reCAPTCHA")
+        ).to_be_visible()
+
+    @pytest.mark.parametrize(
+        ("kind", "dialog"), [("gpu_limit", "gpu_limit"), ("too_many_sessions", "too_many_sessions")]
+    )
+    async def test_connect_faults_show_their_dialog_on_the_next_connect(
+        self, fresh_emulator: EmulatorServer, page: Page, kind: str, dialog: str
+    ) -> None:
+        """gpu_limit / too_many_sessions: clicking Connect shows the dialog instead of connecting."""
+        emu = fresh_emulator
+        await emu.inject("hello", kind)
+        await open_notebook(page, emu)
+        since = time.time()
+        await page.locator("colab-connect-button #connect").click()
+        await self._dialog_after(emu, since, dialog)
+        assert (await emu.state("hello"))["runtime"] is None
+        if kind == "gpu_limit":
+            await (
+                page.get_by_role("dialog", name="Cannot connect to GPU backend")
+                .get_by_role("button", name="Connect without GPU")
+                .click()
+            )
+            connected = await emu.wait_for_event("hello", "runtime.connected", since=since)
+            assert connected["gpu"] is False
+
+    async def test_crash_oom_shows_the_toast_and_the_page_follows_the_new_runtime(
+        self, fresh_emulator: EmulatorServer, page: Page
+    ) -> None:
+        """crash_oom: the RAM toast with "View runtime logs"; `endpoint.managedId` becomes the new id."""
+        emu = fresh_emulator
+        await open_notebook(page, emu)
+        await page.locator("colab-connect-button #connect").click()
+        first = await emu.wait_for_event("hello", "runtime.connected")
+        since = time.time()
+        await emu.inject("hello", "crash_oom")
+        toast = await emu.wait_for_event("hello", "toast.shown", since=since)
+        assert toast["message"] == "Your session crashed after using all available RAM."
+        await expect(page.get_by_text("Your session crashed after using all available RAM.")).to_be_visible()
+        await expect(page.get_by_role("link", name="View runtime logs")).to_be_visible()
+        second = await emu.wait_for_event("hello", "runtime.connected", since=since)
+        assert second["runtime_id"] != first["runtime_id"]
+        await expect(page.locator("colab-connect-button #connect")).to_have_text("")
+        managed = await page.evaluate("window.colab.global.notebook.kernel.endpoint.managedId")
+        assert managed == second["runtime_id"]
+
+    async def test_sign_out_shows_the_sign_in_link_and_blocks_running(
+        self, fresh_emulator: EmulatorServer, page: Page
+    ) -> None:
+        """sign_out: a "Sign in" link; Run shows "Google sign-in required"; sign_in removes the link."""
+        emu = fresh_emulator
+        await open_notebook(page, emu)
+        await emu.inject("hello", "sign_out")
+        link = page.get_by_role("link", name="Sign in")
+        await expect(link).to_be_visible()
+        since = time.time()
+        await page.locator("#cell-hello1state1 colab-run-button").click()
+        await self._dialog_after(emu, since, "sign_in_required")
+        await expect(page.get_by_role("dialog", name="Google sign-in required")).to_be_visible()
+        assert not any(e["kind"] == "cell.started" for e in await emu.events("hello"))
+        await emu.inject("hello", "sign_in")
+        await expect(link).to_be_hidden()
+
+    async def test_outage_refuses_the_page_then_it_comes_back_to_the_same_runtime(
+        self, fresh_emulator: EmulatorServer, page: Page
+    ) -> None:
+        """outage: a reload gets 503; when it ends, the page loads again and finds the runtime still up."""
+        emu = fresh_emulator
+        await open_notebook(page, emu)
+        await page.locator("colab-connect-button #connect").click()
+        first = await emu.wait_for_event("hello", "runtime.connected")
+        await emu.inject("hello", "outage", seconds=2)
+        response = await page.goto(emu.notebook_url("hello"))
+        assert response is not None and response.status == 503
+        await emu.wait_for_event("hello", "outage.ended", timeout=10)
+        await open_notebook(page, emu)
+        managed = await page.evaluate("window.colab.global.notebook.kernel.endpoint.managedId")
+        assert managed == first["runtime_id"]
