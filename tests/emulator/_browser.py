@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
+from sentinel.emulator.events import Event
 from sentinel.emulator.testing import EmulatorServer
 
 
@@ -24,7 +25,7 @@ async def set_cell_text(page: Page, cell_id: str, code: str) -> None:
     )
 
 
-async def run_cell(page: Page, emu: EmulatorServer, cell_id: str, name: str = "hello") -> dict:
+async def run_cell(page: Page, emu: EmulatorServer, cell_id: str, name: str = "hello") -> Event:
     """Click the cell's run button and wait for the server's `cell.finished` event of that cell."""
     since = time.time()
     await page.locator(f"#cell-{cell_id} colab-run-button").click()
@@ -33,6 +34,6 @@ async def run_cell(page: Page, emu: EmulatorServer, cell_id: str, name: str = "h
     )
 
 
-def output(page: Page, cell_id: str):  # type: ignore[no-untyped-def]
+def output(page: Page, cell_id: str) -> Locator:
     """The cell's output area (a locator)."""
     return page.locator(f"#cell-{cell_id} .output")

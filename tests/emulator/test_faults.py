@@ -344,6 +344,21 @@ class TestOnThePage:
         await emu.inject("hello", "sign_in")
         await expect(link).to_be_hidden()
 
+    async def test_allocation_delay_keeps_the_button_on_connecting(
+        self, fresh_emulator: EmulatorServer, page: Page
+    ) -> None:
+        """allocation_delay: "Connecting" shows for that long, then the connected meters."""
+        emu = fresh_emulator
+        await emu.inject("hello", "allocation_delay", seconds=2)
+        await open_notebook(page, emu)
+        button = page.locator("colab-connect-button #connect")
+        await button.click()
+        await expect(button).to_have_text("Connecting")
+        allocating = await emu.wait_for_event("hello", "runtime.allocating")
+        connected = await emu.wait_for_event("hello", "runtime.connected")
+        assert connected["t"] - allocating["t"] >= 2
+        await expect(button).to_have_text("")
+
     async def test_outage_refuses_the_page_then_it_comes_back_to_the_same_runtime(
         self, fresh_emulator: EmulatorServer, page: Page
     ) -> None:

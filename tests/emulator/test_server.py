@@ -26,6 +26,12 @@ def _write_notebook(folder: Path, name: str, cells: list[dict[str, Any]], title:
     (folder / f"{name}.ipynb").write_text(json.dumps({"nbformat": 4, "metadata": metadata, "cells": cells}))
 
 
+def _bootstrap(body: str) -> dict[str, Any]:
+    found = re.search(r'type="application/json">(.*)</script>', body)
+    assert found is not None, "the page has no bootstrap JSON"
+    return dict(json.loads(found.group(1)))
+
+
 async def _get(url: str) -> tuple[int, str]:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         return response.status, await response.text()
@@ -82,17 +88,14 @@ async def test_notebook_page_fills_the_template_with_safe_bootstrap_json(custom:
     }
     assert re.fullmatch(r"[A-Za-z0-9]{12}", boot["cells"][2]["id"])
     _, again = await _get(custom.notebook_url("tricky"))
-    assert (
-        json.loads(re.search(r'json">(.*)</script>', again).group(1))["cells"][2]["id"]
-        == boot["cells"][2]["id"]
-    )  # type: ignore[union-attr]
+    assert _bootstrap(again)["cells"][2]["id"] == boot["cells"][2]["id"], "derived ids are stable"
 
 
 async def test_default_ui_is_2025_and_a_title_defaults_to_the_file_name(custom: EmulatorServer) -> None:
     """No query: ui 2025, external null; no colab name: "<name>.ipynb"."""
     status, body = await _get(f"{custom.base_url}/notebooks/plain")
     assert status == 200
-    boot = json.loads(re.search(r'json">(.*)</script>', body).group(1))  # type: ignore[union-attr]
+    boot = _bootstrap(body)
     assert (boot["ui"], boot["external"], boot["title"], boot["cells"]) == ("2025", None, "plain.ipynb", [])
 
 
