@@ -140,7 +140,7 @@ def restore_rng_state(rng: Mapping[str, Any], *, allow_missing_cuda: bool = Fals
                     float(state["cached_gaussian"]),
                 )
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise StateRestoreError(f"cannot restore NumPy's random state: {exc}") from exc
     if "torch" in rng:
         _restore_torch_rng(rng["torch"], allow_missing_cuda=allow_missing_cuda)
