@@ -514,7 +514,8 @@
       state.observed.add(root);
       observer.observe(root, options);
     };
-    const report = (loaded) => {
+    // The first report of a document is its "loaded" report, whatever triggered it.
+    const report = (force) => {
       state.scheduled = false;
       let facts;
       try {
@@ -525,18 +526,18 @@
       for (const root of shadowRootsUnder(document)) observe(root);
       const { t, ...stable } = facts;
       const key = JSON.stringify(stable);
-      if (!loaded && key === state.last) return;
+      if (!force && key === state.last) return;
       state.last = key;
       state.seq += 1;
       const send = window[config.binding];
       if (typeof send === "function") {
-        Promise.resolve(send({ ...facts, doc: state.doc, seq: state.seq, loaded })).catch(() => {});
+        Promise.resolve(send({ ...facts, doc: state.doc, seq: state.seq, loaded: state.seq === 1 })).catch(() => {});
       }
     };
-    const schedule = (loaded) => {
-      if (state.scheduled && !loaded) return;
+    const schedule = (force) => {
+      if (state.scheduled && !force) return;
       state.scheduled = true;
-      queueMicrotask(() => report(loaded));
+      queueMicrotask(() => report(force));
     };
     state.report = report;
     observe(document);
@@ -552,8 +553,9 @@
     };
     // A slow in-page fallback for changes no mutation announces (e.g. a JS-only kernel state).
     setInterval(() => schedule(false), config.fallback_interval_ms || 5000);
+    // Report once the document is parsed even if nothing mutates after that.
     if (document.readyState === "loading") {
-      document.addEventListener("DOMContentLoaded", () => report(true), { once: true });
+      document.addEventListener("DOMContentLoaded", () => schedule(false), { once: true });
     } else {
       report(true);
     }

@@ -407,7 +407,8 @@ class _Reporter:
             log.warning("frontend.observer_failed", frontend="colab", error=str(facts["error"])[:300])
             return
         doc, seq = facts.get("doc"), _int(facts.get("seq"))
-        if doc != self._doc:
+        fresh = doc != self._doc
+        if fresh:
             # A reload or navigation started a new observer: its sequence starts over.
             self._doc, self._seq = str(doc), 0
         elif seq <= self._seq:
@@ -416,7 +417,7 @@ class _Reporter:
         self._frontend._warn_bad_selectors(facts)
         observation = classify(facts, self._frontend.selectors)
         changed = _changes(self._last, observation)
-        if facts.get("loaded"):
+        if fresh or facts.get("loaded"):
             changed.add(SignalKind.LOADED)
         if not changed:
             return
