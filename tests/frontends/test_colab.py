@@ -252,6 +252,32 @@ class TestDialogs:
         assert signal.observation.unclassified is not None
         assert "disconnect and delete this runtime" in signal.observation.unclassified
 
+    async def test_a_next_generation_dialog_is_still_handled(self, fresh: EmulatorServer, page: Page) -> None:
+        """A dialog in tags no generation used (role=alertdialog, content and button in a shadow root) is
+        classified by its text and answered through its role=button, with a trusted click."""
+        frontend = ColabFrontend()
+        signals = await open_notebook(frontend, page, fresh)
+        await page.evaluate(
+            """() => {
+              const host = document.createElement('colab-next-dialog');
+              host.setAttribute('role', 'alertdialog');
+              host.style.cssText = 'position:fixed;inset:0;display:flex;align-items:center;justify-content:center;z-index:5000';
+              const root = host.attachShadow({mode: 'open'});
+              root.innerHTML = '<div style="background:#fff;padding:24px"><h3>Runtime disconnected</h3>'
+                + '<p>Your runtime has been disconnected due to inactivity.</p>'
+                + '<x-action role="button" tabindex="0" style="display:inline-block;padding:8px">Dismiss</x-action>'
+                + '<x-action role="button" tabindex="0" style="display:inline-block;padding:8px">Reconnect</x-action></div>';
+              for (const b of root.querySelectorAll('x-action')) {
+                b.addEventListener('click', (e) => { window.__nextClicked = [b.textContent, e.isTrusted]; host.remove(); });
+              }
+              document.body.append(host);
+            }"""
+        )
+        await signals.wait(lambda s: Dialog.RUNTIME_DISCONNECTED in s.observation.dialogs)
+        await frontend.answer(page, Dialog.RUNTIME_DISCONNECTED, Action.RECONNECT)
+        assert await page.evaluate("() => window.__nextClicked") == ["Reconnect", True]
+        await signals.wait(lambda s: not s.observation.dialogs)
+
     async def test_selector_override_changes_classification(
         self, fresh: EmulatorServer, page: Page, tmp_path: Path
     ) -> None:
@@ -491,22 +517,37 @@ async def _busy(frontend: ColabFrontend, page: Page) -> bool:
 # ------------------------------------------------------------------------------------ Drive
 
 
-class TestDrive:
-    async def test_drive_consent_and_oauth_popup(self, fresh: EmulatorServer, page: Page) -> None:
-        """drive.mount(): consent dialog -> Connect -> popup (account, Select all, Continue) -> mounted."""
+class TestConsent:
+    @pytest.mark.parametrize(
+        ("marker", "cell", "dialog", "action", "printed"),
+        [
+            ("# cell: mount", "mount", Dialog.DRIVE_CONSENT, Action.CONNECT, "Mounted at /content/drive"),
+            ("# cell: auth", "auth", Dialog.CREDENTIALS, Action.ALLOW, "authenticated"),
+        ],
+    )
+    async def test_consent_dialog_and_oauth_popup(
+        self,
+        fresh: EmulatorServer,
+        page: Page,
+        marker: str,
+        cell: str,
+        dialog: Dialog,
+        action: Action,
+        printed: str,
+    ) -> None:
+        """drive.mount() / auth.authenticate_user(): dialog -> Connect/Allow -> popup (account, Select all,
+        Continue) closes itself -> the cell prints its success line."""
         frontend = ColabFrontend()
         signals = await open_notebook(frontend, page, fresh)
         await connect(frontend, page, fresh)
-        since = time.time()
-        await frontend.run_cell_with_marker(page, "# cell: mount")
-        await signals.wait(lambda s: Dialog.DRIVE_CONSENT in s.observation.dialogs)
+        await frontend.run_cell_with_marker(page, marker)
+        await signals.wait(lambda s: dialog in s.observation.dialogs)
         async with page.expect_popup() as popup_info:
-            await frontend.answer(page, Dialog.DRIVE_CONSENT, Action.CONNECT)
+            await frontend.answer(page, dialog, action)
         popup = await popup_info.value
         await frontend.complete_oauth_popup(popup)
         assert popup.is_closed()
-        await fresh.wait_for_event(NB, "drive.mounted", since=since)
-        await until(lambda: _contains(frontend.cell_output(page, "mount"), "Mounted at /content/drive"))
+        await until(lambda: _contains(frontend.cell_output(page, cell), printed))
 
 
 # ------------------------------------------------------------------------------------ debug bundle
