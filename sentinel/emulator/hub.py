@@ -82,13 +82,15 @@ class NotebookHub:
         self.allocation_delay: float | None = None  # set by the allocation_delay fault
         self._outage_until: float | None = None
         self._outage_task: asyncio.Task[None] | None = None
-        self._gpu = (
-            True  # what the last connect asked for; an auto-connect (Run while disconnected) reuses it
-        )
+        # What the last connect asked for; an auto-connect (Run while disconnected) reuses it.
+        self._gpu = True
         self._queue: deque[_QueuedCell] = deque()
         self._running: _QueuedCell | None = None
         self._work = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # Serialises connect/disconnect/crash/restart/reset: they come from the page, the fault API
+        # and timers at once, and two of them interleaving could orphan a kernel.
+        self._lifecycle = asyncio.Lock()
         self._drive_requests: dict[str, _DriveRequest] = {}
         self._drive_granted: set[tuple[str, ConsentKind]] = set()
         self._log = log.bind(notebook=name)
@@ -246,6 +248,10 @@ class NotebookHub:
 
     async def connect(self, *, gpu: bool) -> None:
         """Allocate a fresh runtime (unless one is allocating or connected), or fail as a fault says."""
+        async with self._lifecycle:
+            await self._connect(gpu=gpu)
+
+    async def _connect(self, *, gpu: bool) -> None:
         if self.runtime_state in ("allocating", "connected"):
             await self._broadcast_state()
             return
@@ -315,22 +321,36 @@ class NotebookHub:
         self._spawn("watch", self._watch(runtime))
         self._spawn("executor", self._executor(runtime))
 
-    async def disconnect(self, reason: str) -> None:
-        """Kill the runtime (if any) and tell the pages why; its /content is gone, Drive stays."""
-        runtime = self.runtime
-        if runtime is None or self.runtime_state == "disconnected":
-            return
+    async def disconnect(self, reason: str, *, only: Runtime | None = None) -> None:
+        """Kill the runtime (if any) and tell the pages why; its /content is gone, Drive stays.
+
+        With ``only``, nothing happens unless that runtime is still the current one (timers use it).
+        """
+        async with self._lifecycle:
+            runtime = self.runtime
+            if runtime is None or self.runtime_state == "disconnected" or only not in (None, runtime):
+                return
+            await self._disconnect(runtime, reason)
+
+    async def _disconnect(self, runtime: Runtime, reason: str) -> None:
         await self._teardown(runtime)
         self.events.append("runtime.disconnected", runtime_id=runtime.id, reason=reason)
         self._log.info("emulator.runtime_disconnected", runtime_id=runtime.id, reason=reason)
         await self.broadcast({"type": "runtime", "state": "disconnected", "id": runtime.id, "reason": reason})
         await self._broadcast_state()
 
-    async def crash(self, reason: str = "crash_oom") -> None:
-        """The runtime crashes: kill it, show the crash toast, and start a NEW runtime, as Colab does."""
-        runtime = self.runtime
-        if runtime is None or self.runtime_state == "disconnected":
-            return
+    async def crash(self, reason: str = "crash_oom", *, only: Runtime | None = None) -> None:
+        """The runtime crashes: kill it, show the crash toast, and start a NEW runtime, as Colab does.
+
+        With ``only``, nothing happens unless that runtime is still the current one (the watcher uses it).
+        """
+        async with self._lifecycle:
+            runtime = self.runtime
+            if runtime is None or self.runtime_state == "disconnected" or only not in (None, runtime):
+                return
+            await self._crash(runtime, reason)
+
+    async def _crash(self, runtime: Runtime, reason: str) -> None:
         await self._teardown(runtime)
         self.events.append("runtime.crashed", runtime_id=runtime.id, reason=reason)
         self._log.warning("emulator.runtime_crashed", runtime_id=runtime.id, reason=reason)
@@ -347,9 +367,13 @@ class NotebookHub:
 
     async def restart(self) -> None:
         """Restart session: a fresh Python process on the same runtime (same id, /content kept)."""
-        runtime = self.runtime
-        if runtime is None or self.runtime_state != "connected":
-            return
+        async with self._lifecycle:
+            runtime = self.runtime
+            if runtime is None or self.runtime_state != "connected":
+                return
+            await self._restart(runtime)
+
+    async def _restart(self, runtime: Runtime) -> None:
         await self._cancel_tasks("watch", "executor")
         await self._cancel_queue()
         await runtime.restart()
@@ -374,7 +398,7 @@ class NotebookHub:
     async def _lifetime_timer(self, runtime: Runtime) -> None:
         await asyncio.sleep(self.config.max_lifetime)
         if self.runtime is runtime:
-            await self._detached(self.disconnect("max_lifetime"))
+            await self._detached(self.disconnect("max_lifetime", only=runtime))
 
     async def _watch(self, runtime: Runtime) -> None:
         # Polling: a child process's exit has no awaitable in jupyter_client's API.
@@ -382,7 +406,7 @@ class NotebookHub:
             await asyncio.sleep(_WATCH_INTERVAL)
         if self.runtime is runtime and self.runtime_state == "connected":
             # Nobody asked for this death: user code called os._exit, or the OS killed the kernel.
-            await self._detached(self.crash("crash"))
+            await self._detached(self.crash("crash", only=runtime))
 
     async def _detached(self, work: Coroutine[Any, Any, None]) -> None:
         # Teardown cancels this hub's tasks, the caller included; run the work in its own task.
@@ -646,7 +670,8 @@ class NotebookHub:
 
     async def reset(self) -> None:
         """Back to a fresh state: no runtime, no faults, no events, signed in (pages stay connected)."""
-        await self._stop_everything()
+        async with self._lifecycle:
+            await self._stop_everything()
         self.runtime = None
         self.runtime_state = None
         self.signed_in = True
@@ -658,7 +683,8 @@ class NotebookHub:
 
     async def close(self) -> None:
         """Kill the runtime and close every page connection (server shutdown)."""
-        await self._stop_everything()
+        async with self._lifecycle:
+            await self._stop_everything()
         for ws in list(self.clients):
             with contextlib.suppress(Exception):
                 await ws.close(code=1001, message=b"server shutdown")

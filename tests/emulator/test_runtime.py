@@ -293,3 +293,27 @@ async def test_the_page_runs_real_code_and_a_reconnect_in_the_page_loses_state(
     await set_cell_text(page, "hello2count1", "print(secret)")
     assert (await run_cell(page, emu, "hello2count1"))["error"] is True
     await expect(output(page, "hello2count1")).to_contain_text("NameError: name 'secret' is not defined")
+
+
+async def test_concurrent_lifecycle_requests_never_orphan_a_kernel(fresh_emulator: EmulatorServer) -> None:
+    """Crash, disconnect, restart and connect racing each other leave at most one live kernel: the current one."""
+    emu = fresh_emulator
+    async with page_socket(emu) as page:
+        await page.connect()
+        await asyncio.gather(
+            emu.inject("hello", "crash_oom"),
+            page.send(type="connect", gpu=True),
+            emu.inject("hello", "idle_disconnect"),
+            page.send(type="restart"),
+            page.send(type="connect", gpu=True),
+            emu.inject("hello", "crash_oom"),
+        )
+        await page.connect()
+        await asyncio.sleep(1.0)  # let any straggling allocation finish before counting kernels
+        state = await emu.state("hello")
+    pids = {
+        e["pid"] for e in await emu.events("hello") if e["kind"] in ("runtime.connected", "runtime.restarted")
+    }
+    alive = {pid for pid in pids if process_alive(pid)}
+    assert state["runtime"]["state"] == "connected"
+    assert alive == {state["runtime"]["pid"]}
