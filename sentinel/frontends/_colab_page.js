@@ -488,7 +488,15 @@
   function startObserver() {
     const KEY = "__sentinelColabObserver";
     if (window[KEY]) return false;
-    const state = { doc: Math.random().toString(36).slice(2), seq: 0, last: null, scheduled: false, observed: new WeakSet() };
+    // collects/sent: how often the page was examined and how often that was reported (for bench/).
+    const state = {
+      doc: Math.random().toString(36).slice(2),
+      seq: 0,
+      last: null,
+      scheduled: false,
+      observed: new WeakSet(),
+      collects: 0,
+    };
     window[KEY] = state;
     const ignore = css.ignore_mutations || [];
     const options = {
@@ -517,6 +525,7 @@
     // The first report of a document is its "loaded" report, whatever triggered it.
     const report = (force) => {
       state.scheduled = false;
+      state.collects += 1;
       let facts;
       try {
         facts = collect();
