@@ -174,6 +174,8 @@ DEFAULT_SELECTORS: Final = SelectorSet(
         "disconnected": (r"^(re)?connect\b",),
         "connected": (r"^$", r"\bRAM\b", r"\bDisk\b", r"^connected\b", r"^busy$"),
         "crash_toast": (r"session crashed",),
+        # 5: the consent popup's address (Google's, or the emulator's stand-in).
+        "oauth_url": (r"^https://accounts\.google\.com/", r"/o/oauth2/", r"/oauth/consent\b"),
     },
     dialogs={
         # 3.2, texts verbatim where known; several alternatives per dialog across generations.
@@ -619,26 +621,49 @@ class ColabFrontend(Frontend):
             await asyncio.sleep(0.05)
 
     async def complete_oauth_popup(self, popup: Page) -> None:
-        """Choose the (first) account, tick "Select all" if shown, press Continue/Allow until the popup closes."""
+        """Choose the (first) account, tick "Select all" if shown, press Continue/Allow until the popup closes.
+
+        Nothing is clicked until the popup shows itself to be a Google consent page (its address, an
+        account tile or the "Select all" box); any other popup is left alone with a FrontendError.
+        """
         deadline = time.monotonic() + self.oauth_timeout
+        recognise_by = time.monotonic() + self.action_timeout
         steps: list[str] = []
-        try:
-            with map_playwright_errors("complete the consent popup"):
-                await popup.wait_for_load_state("domcontentloaded", timeout=self.action_timeout * 1000)
-                while not popup.is_closed():
-                    if time.monotonic() >= deadline:
-                        raise FrontendError(
-                            f"the consent popup was still open after {self.oauth_timeout:g} s (steps: {steps})"
-                        )
-                    step = await self._oauth_step(popup)
-                    if step is None:
-                        await asyncio.sleep(0.1)
-                    else:
-                        steps.append(step)
-        except BrowserError:
-            if not popup.is_closed():
+        recognised = False
+        while not popup.is_closed():
+            now = time.monotonic()
+            if now >= deadline:
+                raise FrontendError(
+                    f"the consent popup was still open after {self.oauth_timeout:g} s (steps: {steps})"
+                )
+            if not recognised and now >= recognise_by:
+                raise FrontendError(f"the popup at {popup.url} is not a Google consent page; left alone")
+            try:
+                with map_playwright_errors("complete the consent popup"):
+                    recognised = recognised or await self._is_consent_page(popup)
+                    step = await self._oauth_step(popup) if recognised else None
+            except BrowserError:
+                if popup.is_closed():
+                    break  # it closed itself after the last Continue: done
                 raise
+            except FrontendError as exc:
+                # Google's screens are separate documents: mid-navigation a lookup can fail. Look again.
+                log.debug("frontend.oauth_retry", frontend="colab", error=str(exc))
+                step = None
+            if step is None:
+                await asyncio.sleep(0.1)
+            else:
+                steps.append(step)
         log.info("frontend.oauth_completed", frontend="colab", steps=steps)
+
+    async def _is_consent_page(self, popup: Page) -> bool:
+        if self.selectors.text("oauth_url").search(popup.url):
+            return True
+        markers = popup.locator(self.selectors.locator("oauth_account")).or_(self._select_all(popup))
+        return await markers.filter(visible=True).count() > 0
+
+    def _select_all(self, popup: Page) -> Locator:
+        return popup.get_by_role("checkbox", name=self.selectors.button("oauth_select_all"))
 
     async def _oauth_step(self, popup: Page) -> str | None:
         account = popup.locator(self.selectors.locator("oauth_account")).filter(visible=True)
@@ -646,9 +671,7 @@ class ColabFrontend(Frontend):
             await account.first.click(timeout=self.action_timeout * 1000)
             await self._settle(account.first)
             return "account"
-        select_all = popup.get_by_role("checkbox", name=self.selectors.button("oauth_select_all")).filter(
-            visible=True
-        )
+        select_all = self._select_all(popup).filter(visible=True)
         if await select_all.count() > 0 and not await select_all.first.is_checked():
             await select_all.first.check(timeout=self.action_timeout * 1000)
             return "select_all"

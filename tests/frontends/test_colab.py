@@ -549,6 +549,31 @@ class TestConsent:
         assert popup.is_closed()
         await until(lambda: _contains(frontend.cell_output(page, cell), printed))
 
+    async def test_a_popup_that_is_not_a_consent_page_is_left_alone(
+        self, fresh: EmulatorServer, page: Page
+    ) -> None:
+        """A popup without Google's consent markers (here: a page with a Continue button) gets no click."""
+        frontend = ColabFrontend(action_timeout=1.0)
+        await open_notebook(frontend, page, fresh)
+        async with page.expect_popup() as popup_info:
+            await page.evaluate(
+                "() => { window.__popup = window.open('/', '_blank', 'width=600,height=500'); }"
+            )
+        popup = await popup_info.value
+        await popup.wait_for_load_state()
+        await popup.evaluate(
+            """() => {
+              const b = document.createElement('button');
+              b.textContent = 'Continue';
+              b.onclick = () => { window.__clicked = true; };
+              document.body.append(b);
+            }"""
+        )
+        with pytest.raises(FrontendError, match="not a Google consent page"):
+            await frontend.complete_oauth_popup(popup)
+        assert await popup.evaluate("() => window.__clicked === undefined")
+        await popup.close()
+
 
 # ------------------------------------------------------------------------------------ debug bundle
 
