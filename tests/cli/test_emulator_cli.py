@@ -107,3 +107,38 @@ async def test_a_port_in_use_exits_2_with_one_line() -> None:
     assert stdout == b""
     lines = [line for line in stderr.decode().splitlines() if not line.startswith("{")]
     assert lines == [f"sentinel: error: port {port} on 127.0.0.1 is already in use"]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a reparented child may wait for a reaper that never comes here)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_kernels_exit_by_themselves_when_the_server_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves no time to clean up; the kernels notice their parent is gone and exit."""
+    process = await _start("--port", "0", "--allocation-delay", "0", "--drive-dir", str(tmp_path))
+    try:
+        urls = await _read_urls(process, len(list_notebooks(BUNDLED_NOTEBOOKS)))
+        base = urls[0].rsplit("/notebooks/", 1)[0]
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(f"{base}/api/notebooks/hello/ws")
+            await ws.send_json({"type": "connect", "gpu": True})
+            async with asyncio.timeout(60):
+                while (await ws.receive_json()).get("state") != "connected":
+                    pass
+            async with session.get(f"{base}/api/notebooks/hello/state") as response:
+                pid = (await response.json())["runtime"]["pid"]
+            process.kill()
+            await process.wait()
+            await ws.close()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    async with asyncio.timeout(15):
+        while _running(pid):  # noqa: ASYNC110  # another process exiting: nothing to await but polling
+            await asyncio.sleep(0.2)
