@@ -711,16 +711,18 @@ class ColabFrontend(Frontend):
         # 1. A real mouse click on the cell's run button (trusted input, as a user would).
         await self._js(page, "watchCell(arg)", cell_id)
         run_button = cell.locator(self.selectors.locator("run_button")).first
-        try:
-            await run_button.scroll_into_view_if_needed(timeout=self.action_timeout * 1000)
-            await run_button.click(timeout=self.action_timeout * 1000)
-            if await self._started(page, cell_id):
-                return
-            how = "run button"
-        except PlaywrightError as exc:
-            if is_closed_error(exc):
-                raise
-            how = "no clickable run button"
+        how = "no run button"
+        if await run_button.count() > 0:
+            try:
+                await run_button.scroll_into_view_if_needed(timeout=self.action_timeout * 1000)
+                await run_button.click(timeout=self.action_timeout * 1000)
+                if await self._started(page, cell_id):
+                    return
+                how = "run button"
+            except PlaywrightError as exc:
+                if is_closed_error(exc):
+                    raise
+                how = "run button not clickable"
         # Nothing started. Only try another way if still nothing runs (never queue it twice).
         if await self._js(page, "anyBusy()"):
             return
@@ -759,19 +761,19 @@ class ColabFrontend(Frontend):
             if not isinstance(first, str):
                 raise FrontendError("the notebook has no code cell to run")
             await self._js(page, "watchCell(arg)", first)
-            try:
-                await page.locator(self.selectors.locator("runtime_menu_button")).first.click(
-                    timeout=self.action_timeout * 1000
-                )
-                item = page.locator(self.selectors.locator("run_all_item")).filter(visible=True).first
-                await item.click(timeout=self.action_timeout * 1000)
-                if await self._started(page, first):
-                    log.info("frontend.run_all", frontend="colab", via="menu")
-                    return
-            except PlaywrightError as exc:
-                if is_closed_error(exc):
-                    raise
-                await page.keyboard.press("Escape")  # close a menu left open
+            menu = page.locator(self.selectors.locator("runtime_menu_button")).first
+            if await menu.count() > 0:
+                try:
+                    await menu.click(timeout=self.action_timeout * 1000)
+                    item = page.locator(self.selectors.locator("run_all_item")).filter(visible=True).first
+                    await item.click(timeout=self.action_timeout * 1000)
+                    if await self._started(page, first):
+                        log.info("frontend.run_all", frontend="colab", via="menu")
+                        return
+                except PlaywrightError as exc:
+                    if is_closed_error(exc):
+                        raise
+                    await page.keyboard.press("Escape")  # close a menu left open
             if await self._js(page, "anyBusy()"):
                 return
             await self._js(page, "watchCell(arg)", first)

@@ -485,6 +485,30 @@ class TestCells:
         started = await fresh.wait_for_event(NB, "cell.started", since=since)
         assert started["cell_id"] == "resume"
 
+    @pytest.mark.parametrize(("keep_model", "expected"), [(True, "manualExecute"), (False, "Control+Enter")])
+    async def test_fallbacks_when_the_run_button_is_gone(
+        self, fresh: EmulatorServer, page: Page, tmp_path: Path, keep_model: bool, expected: str
+    ) -> None:
+        """With the run-button selector stale, the cell still runs once: manualExecute(), else Ctrl+Enter."""
+        path = tmp_path / "selectors.toml"
+        path.write_text('mode = "replace"\n[css]\nrun_button = ["x-stale-run-button"]\n', encoding="utf-8")
+        frontend = ColabFrontend(load_selectors(path))
+        await open_notebook(frontend, page, fresh)
+        await connect(frontend, page, fresh)
+        if not keep_model:
+            await page.evaluate("() => { delete window.colab; }")
+        since = time.time()
+        assert await frontend.run_cell_with_marker(page, MARKER) == "resume"
+        await fresh.wait_for_event(NB, "cell.finished", since=since)
+        events = await fresh.events(NB, since=since)
+        assert [e["cell_id"] for e in events if e["kind"] == "cell.started"] == ["resume"]
+        assert not [e for e in events if e["kind"] == "click" and str(e["target"]).startswith("run-button")]
+        keys = [e for e in events if e["kind"] == "keypress" and e["target"] == "key:Control+Enter"]
+        if expected == "Control+Enter":
+            assert keys and keys[0]["trusted"] is True
+        else:
+            assert keys == []
+
     async def test_run_all(self, fresh: EmulatorServer, page: Page) -> None:
         """Run all starts the first code cell and the others follow."""
         frontend = ColabFrontend()
