@@ -40,7 +40,9 @@ function readBootstrap() {
     wsUrl: boot.ws_url || `/api/notebooks/${encodeURIComponent(boot.notebook)}/ws`,
     idleTimeout: Number(boot.idle_timeout) || 5400,
     signedIn: boot.signed_in !== false,
-    accelerator: boot.accelerator || '',
+    // Colab's runtime type ('' = CPU, 'GPU,T4', ...). The emulator's notebooks default to a T4, as a
+    // training notebook would be (the server's auto-connect and the gpu_limit fault assume a GPU too).
+    accelerator: typeof boot.accelerator === 'string' ? boot.accelerator : 'GPU,T4',
     cells: Array.isArray(boot.cells) ? boot.cells : [],
   };
 }
@@ -141,6 +143,22 @@ class App {
 
   setStatus(text) {
     this.statusBar.textContent = text;
+  }
+
+  /** "Executing (12s) Cell 3" in the status bar, ticking while the cell runs. */
+  showExecuting(cell) {
+    clearInterval(this.executingTimer);
+    const tick = () => {
+      if (cell.state !== 'running') {
+        clearInterval(this.executingTimer);
+        return;
+      }
+      const seconds = Math.floor((Date.now() - cell.runStartedAt) / 1000);
+      const index = this.cellList.cells.indexOf(cell) + 1;
+      this.setStatus(`Executing (${seconds}s) Cell ${index}`);
+    };
+    tick();
+    this.executingTimer = setInterval(tick, 1000);
   }
 
   /** Asks the server for a runtime ("Connect", "Reconnect", or a run while disconnected). */
@@ -324,6 +342,7 @@ class App {
       this.runtime = { id, state, gpu: Boolean(message.gpu ?? this.runtime?.gpu ?? this.gpuRequested), since: Date.now() };
       this.connectRequested = false;
       if (fresh) this.onConnected();
+      else if (reason === 'restart') this.onRestarted();
       this.renderConnection();
       return;
     }
@@ -356,6 +375,15 @@ class App {
     const queued = this.localQueue;
     this.localQueue = [];
     for (const cell of queued) this.sendExecute(cell);
+    this.resetIdle();
+    if (this.restartThenRunAll) {
+      this.restartThenRunAll = false;
+      this.runAll();
+    }
+  }
+
+  /** "Restart session" finished: same runtime, fresh Python process. */
+  onRestarted() {
     this.resetIdle();
     if (this.restartThenRunAll) {
       this.restartThenRunAll = false;
@@ -398,7 +426,7 @@ class App {
     cell.setState(message.state, message.execution_count, message.error);
     if (message.state === 'running') {
       cell.runStartedAt = Date.now();
-      this.setStatus(`Executing (${cell.id})`);
+      this.showExecuting(cell);
     }
     if (message.state === 'idle' && before !== 'idle') {
       if (before === 'running') {

@@ -280,7 +280,6 @@ export class DialogManager {
       host.setAttribute('heading', spec.title);
     }
     host.style.setProperty('--dialog-z', String(z));
-    if (this.ui === '2023') host.style.setProperty('--dialog-radius', '4px');
     if (spec.title) {
       const h2 = document.createElement('h2');
       h2.className = 'mdc-dialog__title';
