@@ -13,7 +13,7 @@
 'use strict';
 const CONFIG = { // defaults: edit here, or call sentinel.configure({...})
   intervalSec: 60, jitter: 0.2, // keep-alive sweep every 60 s +-20 %
-  resume: false, marker: '# sentinel: resume', // after a reconnect, run this cell once per runtime
+  resume: false, marker: '# sentinel: resume', // after a reconnect, run this cell once
   sound: true, notify: true, // reCAPTCHA alerts (notify: only if you allowed notifications)
 };
 const VERSION = '0.1.0';
@@ -25,7 +25,7 @@ const ANSWERS = [ // the only dialogs answered; others wait for you
   { title: /are you still (there|here)/i, button: 'Yes', count: 'stillThere' },
 ];
 const cfg = { ...CONFIG };
-const counts = { reconnects: 0, stillThere: 0, captchas: 0, resumes: 0, nudges: 0 };
+const counts = { reconnects: 0, stillThere: 0, captchas: 0, resumes: 0 };
 let on = false, state = '', conn = '', timer = 0, pending = 0, lastScan = 0, nextConnect = 0;
 let backoff = 10e3, clickedAt = 0, upSince = 0, captcha = null, due = false, shadow, audio;
 const seen = new Set(); // runtimes (managedId) we saw before the last reconnect
@@ -89,26 +89,29 @@ function scan() {
   });
   setCaptcha(cap);
   const btn = root?.querySelector('#connect');
-  const c = connState(btn ? norm(btn.innerText) : null);
+  const text = btn ? norm(btn.innerText) : null;
+  const c = connState(text);
   if (conn === 'connected' && c === 'disconnected') log('runtime disconnected');
   if (c === 'connected' && conn !== c) {
     if (clickedAt) log(`reconnected after ${((now - clickedAt) / 1e3).toFixed(1)} s`);
     upSince = now, backoff = 10e3, nextConnect = clickedAt = 0;
+    if (due) setTimeout(soon, 1100); // for maybeResume
   }
   conn = c;
   if (c === 'connected' && !due) seen.add(managedId());
-  if (cap) return show('reCAPTCHA: solve it yourself'); // click nothing meanwhile
+  if (cap) return show('reCAPTCHA'); // click nothing meanwhile
   let blocker = '';
   for (const d of dialogs) {
-    const text = deepText(d);
-    const a = ANSWERS.find((x) => x.title.test(text));
+    const t = deepText(d);
+    const a = ANSWERS.find((x) => x.title.test(t));
     const b = a && findButton(d, a.button.toLowerCase());
     if (b && now - (clicked.get(b) || 0) > 2e3) return click(b, a.button, a.count), show('answered');
-    if (!a && d.localName.endsWith('dialog') && findButton(d)) blocker = text.slice(0, 30);
+    if (!a && d.localName.endsWith('dialog') && findButton(d)) blocker = t.slice(0, 30);
   }
   if (blocker) return show(`waiting for you: "${blocker}"`);
-  if (c === 'disconnected' && now >= nextConnect) {
-    click(btn, norm(btn.innerText), 'reconnects');
+  // never start a runtime in a tab that has not had one
+  if (c === 'disconnected' && (upSince || /^re/i.test(text)) && now >= nextConnect) {
+    click(btn, text, 'reconnects');
     backoff = Math.min(backoff * 2, 300e3); // if it keeps failing
     return show('reconnecting');
   }
@@ -132,25 +135,20 @@ function maybeResume(now) {
 }
 
 function setCaptcha(el) {
-  if (el && !captcha) {
-    counts.captchas++;
-    log('reCAPTCHA shown: waiting for you');
-    if (cfg.sound) beep();
-    if (cfg.notify && window.Notification?.permission === 'granted') {
-      new Notification('Colab needs you: reCAPTCHA', { body: document.title, tag: 'colab-sentinel' });
-    }
-  }
   banner.hidden = !el;
+  const fresh = el && !captcha;
   captcha = el;
-}
-
-function beep() {
-  try {
+  if (!fresh) return;
+  counts.captchas++;
+  log('reCAPTCHA shown: waiting for you');
+  try { // a notification if you allowed them, and a short beep
+    if (cfg.notify && Notification.permission === 'granted') new Notification('Colab needs you: reCAPTCHA', { body: document.title });
+    if (!cfg.sound) return;
     audio ||= new AudioContext();
-    audio.resume(); // muted until you click the page once (the badge will do)
+    audio.resume(); // may need one click in the page first
     const osc = new OscillatorNode(audio, { frequency: 880 });
     osc.connect(audio.destination), osc.start(), osc.stop(audio.currentTime + 0.3);
-  } catch {} // no audio: the banner still shows
+  } catch {} // not available here: the banner still shows
 }
 
 // Keep-alive: a sweep, and while connected a mouse move on the toolbar (never a click). It is
@@ -161,7 +159,6 @@ function tick() {
   if (conn !== 'connected' || captcha) return;
   const t = document.querySelector('#top-toolbar') || document.body;
   t.dispatchEvent(new MouseEvent('mousemove', { bubbles: true, clientX: 9, clientY: 9 }));
-  counts.nudges++;
 }
 
 const soon = (ms = 50) => {
@@ -221,7 +218,7 @@ ui.append(banner, badge);
 
 const destroy = () => (stop(), ui.remove());
 const enableNotifications = () => Notification.requestPermission();
-const api = { version: VERSION, start, stop, status, configure, enableNotifications, destroy };
+const api = { start, stop, status, configure, enableNotifications, destroy };
 const boot = () => {
   const prev = window.sentinel;
   if (prev?.destroy) { // pasted twice: replace the running copy, keep one loop
