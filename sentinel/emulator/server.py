@@ -71,6 +71,11 @@ class Emulator:
         self._closed = False
 
     @property
+    def state_dir(self) -> Path:
+        """The private temporary folder holding runtimes' /content folders and kernel sockets."""
+        return self._state_dir
+
+    @property
     def drive_dir(self) -> Path:
         """The folder playing "My Drive"; it survives runtime resets."""
         return self.config.drive_dir

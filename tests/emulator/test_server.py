@@ -243,12 +243,16 @@ async def test_reset_kills_runtimes_and_forgets_faults_events_and_sign_out(
 
 
 async def test_server_shutdown_kills_every_kernel() -> None:
-    """Leaving the EmulatorServer context kills the kernels of every notebook."""
+    """Leaving the EmulatorServer context kills the kernels of every notebook and removes its folders."""
     async with EmulatorServer(allocation_delay=0.0) as emu, page_socket(emu) as page:
         await page.connect()
         pid = (await emu.state("hello"))["runtime"]["pid"]
         assert process_alive(pid)
+        state_dir, drive_dir = emu.emulator.state_dir, emu.drive_dir
+        assert state_dir.is_dir()
     assert not process_alive(pid)
+    assert not state_dir.exists(), "runtimes' /content folders and sockets are removed"
+    assert not drive_dir.exists(), "the server's own temporary Drive folder is removed"
 
 
 async def test_test_aids_refuse_unknown_notebooks_and_bad_faults(fresh_emulator: EmulatorServer) -> None:
