@@ -107,13 +107,15 @@ class App {
 
   // ------------------------------------------------------------------ connection state
 
+  /** Connected to a runtime right now: the server says so and the socket to it is up. */
   get connected() {
-    return Boolean(this.runtime && this.runtime.state === 'connected');
+    return Boolean(this.socketUp && this.runtime && this.runtime.state === 'connected');
   }
 
   /** Colab's kernel.getState(): "connected", "allocating" (any step of connecting), else "connect". */
   kernelState() {
     if (this.connected) return 'connected';
+    if (!this.socketUp) return 'connect';
     if (this.runtime || this.connectRequested) return 'allocating';
     return 'connect';
   }
@@ -238,6 +240,8 @@ class App {
 
   onSocketOpen() {
     this.socketUp = true;
+    // The `state` message that follows every open says what the runtime did meanwhile.
+    this.resyncing = true;
     this.socketEverUp = true;
     if (this.pendingIdleDisconnect) {
       this.pendingIdleDisconnect = false;
@@ -309,7 +313,7 @@ class App {
     if (this.connected) {
       this.connectRequested = false;
       this.resendConnect = false;
-      if (!wasConnected || previousId !== runtime.id) this.onConnected();
+      if (!wasConnected || previousId !== runtime.id || this.resyncing) this.onConnected();
     } else if (!runtime && this.resendConnect) {
       this.resendConnect = false;
       this.connectRequested = false;
@@ -317,6 +321,7 @@ class App {
     } else if (!runtime && wasConnected) {
       this.wasDisconnected = true;
     }
+    this.resyncing = false;
     this.renderConnection();
   }
 

@@ -85,9 +85,20 @@ export function tokenize(source) {
         else tokens.push(['mtk1', text]);
       } else tokens.push(['mtk1', text]);
     }
-    lines.push(tokens);
+    lines.push(mergeTokens(tokens));
   }
   return lines;
+}
+
+// Monaco renders runs of equally coloured tokens as one span.
+function mergeTokens(tokens) {
+  const merged = [];
+  for (const [cls, text] of tokens) {
+    const last = merged[merged.length - 1];
+    if (last && last[0] === cls) last[1] += text;
+    else merged.push([cls, text]);
+  }
+  return merged;
 }
 
 let modelCounter = 0;
