@@ -294,3 +294,14 @@ async def test_socket_outage_shows_reconnect_then_resyncs_to_the_same_runtime(
     # Events raised while the socket was down arrive afterwards, stamped with the page's own clock.
     shown = await emu.wait_for_event(NB, "toast.shown", since=since)
     assert shown["message"] == "Unable to connect to the runtime." and shown["client_t"] < shown["t"]
+
+
+async def test_max_lifetime_shows_runtime_disconnected(page: Page, emu: EmulatorServer) -> None:
+    """The lifetime limit (fault max_lifetime) disconnects and shows the same "Runtime disconnected" dialog."""
+    await open_page(page, emu)
+    await connect(page, emu)
+    since = time.time()
+    await emu.inject(NB, "max_lifetime")
+    await expect(page.get_by_role("dialog", name="Runtime disconnected")).to_be_visible()
+    assert (await emu.wait_for_event(NB, "runtime.disconnected", since=since))["reason"] == "max_lifetime"
+    await expect(connect_button(page)).to_have_text("Reconnect")
