@@ -184,6 +184,8 @@ export class Editor {
         return `<div style="top:${index * LINE_HEIGHT}px;height:${LINE_HEIGHT}px;" class="view-line"><span>${spans}</span></div>`;
       })
       .join('');
+    // Lines are absolutely positioned, so the layer gets its size set explicitly, as Monaco does.
+    this.viewLines.style.height = `${lines.length * LINE_HEIGHT}px`;
     this.monaco.style.height = `${lines.length * LINE_HEIGHT}px`;
   }
 
