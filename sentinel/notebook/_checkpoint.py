@@ -37,6 +37,7 @@ from ._state import check_weights_only
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import builtins
+    import threading
     from typing import Any, Literal
 
 MANIFEST_FORMAT = "sentinel-checkpoint"
@@ -215,6 +216,8 @@ class Checkpointer:
         self.last_loaded: CheckpointInfo | None = None
         # Per-process memory of hash checks: stem -> problem (None = verified good).
         self._checked: dict[str, str | None] = {}
+        self._deleter: threading.Thread | None = None
+        self._delete_errors: builtins.list[str] = []
         self._lease: Lease | None = None
         if readonly:
             return
@@ -235,7 +238,8 @@ class Checkpointer:
         self.close()
 
     def close(self) -> None:
-        """Release the lease; the checkpointer can still list and load, but no longer save."""
+        """Finish removing rotated files and release the lease; it can still list and load, not save."""
+        self._wait_for_rotation()
         if self._lease is not None:
             self._release()
             self._lease = None
@@ -362,17 +366,48 @@ class Checkpointer:
             if e.info is not None and self._checked.get(e.stem) is None
         ]
         keep = {info.name for info in good[: self.keep]} | {newest.name}
+        payloads: builtins.list[Path] = []
         for entry in entries:
             if entry.stem in keep or entry.stem == newest.name:
                 continue
             if entry.step > newest.step:
                 continue  # never touch anything newer than what we just wrote
-            for path in (entry.manifest, entry.payload):  # manifest first: a half-deleted one is debris
-                if path is not None:
-                    try:
-                        _remove(path)
-                    except OSError as exc:
-                        warnings.warn(f"could not remove old checkpoint file {path}: {exc}", stacklevel=3)
+            # The manifest goes first, here: without it the checkpoint no longer counts, and a
+            # payload left behind by a crash is debris the next rotation removes.
+            if entry.manifest is not None:
+                self._remove_or_warn(entry.manifest)
+            if entry.payload is not None:
+                payloads.append(entry.payload)
+        if payloads:
+            # Removing a large file takes a while (on Drive, a round trip); training need not wait.
+            import threading
+
+            self._deleter = threading.Thread(
+                target=self._remove_all, args=(payloads,), name="sentinel-rotate", daemon=True
+            )
+            self._deleter.start()
+
+    def _remove_all(self, paths: builtins.list[Path]) -> None:
+        for path in paths:
+            try:
+                _remove(path)
+            except OSError as exc:
+                self._delete_errors.append(f"could not remove old checkpoint file {path}: {exc}")
+
+    def _remove_or_warn(self, path: Path) -> None:
+        try:
+            _remove(path)
+        except OSError as exc:
+            warnings.warn(f"could not remove old checkpoint file {path}: {exc}", stacklevel=4)
+
+    def _wait_for_rotation(self) -> None:
+        """Let the previous rotation's background removals finish; report their errors."""
+        deleter, self._deleter = self._deleter, None
+        if deleter is not None:
+            deleter.join()
+        errors, self._delete_errors = self._delete_errors, []
+        for message in errors:
+            warnings.warn(message, stacklevel=4)
 
     # -- listing ----------------------------------------------------------------------------------
 
@@ -403,6 +438,7 @@ class Checkpointer:
         return best
 
     def _scan(self) -> builtins.list[_Entry]:
+        self._wait_for_rotation()
         try:
             names = [p.name for p in self.directory.iterdir()]
         except FileNotFoundError:

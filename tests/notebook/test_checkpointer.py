@@ -251,6 +251,7 @@ class TestFallback:
         with pytest.warns(kit.CheckpointFallbackWarning):
             ckpt.load_latest()
         good = ckpt.save(2, state(2))
+        ckpt.close()  # waits for the rotation's background removals
         assert not bad.payload.exists()
         assert not bad.manifest.exists()
         assert [i.name for i in ckpt.list()] == [ckpt.list()[0].name, good.name]
@@ -382,6 +383,7 @@ class TestRotation:
         ckpt = make(kit, tmp_path, keep=3)
         for step in range(1, 8):
             ckpt.save(step * 10, state(step * 10))
+        ckpt.close()
         assert [i.step for i in ckpt.list()] == [50, 60, 70]
         assert len(ckpt_files(tmp_path)) == 6
 
@@ -416,11 +418,12 @@ class TestRotation:
         ckpt = make(kit, tmp_path, keep=1)
         for step in (3, 4, 5):
             ckpt.save(step, state(step))
+        assert (tmp_path / kit.LEASE_FILE_NAME).exists()
+        ckpt.close()
         assert not debris.exists()
         remaining = files(tmp_path)
         for name in foreign:
             assert name in remaining
-        assert kit.LEASE_FILE_NAME in remaining
         assert [i.step for i in ckpt.list()] == [5]
 
     def test_never_touches_newer_debris(self, kit: ModuleType, tmp_path: Path) -> None:
