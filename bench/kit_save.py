@@ -95,9 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     median_ratio = statistics.median(ratios)
     ok = median_ratio <= TARGET
     print(f"kit_save: {args.size_mb} MiB state, {args.pairs} interleaved pairs in {folder.parent}")
-    print(f"  torch.save + fsync       median {statistics.median(plain_s):.3f} s  {[round(x, 3) for x in plain_s]}")
-    print(f"  Checkpointer.save        median {statistics.median(kit_s):.3f} s  {[round(x, 3) for x in kit_s]}")
-    print(f"  per-pair ratio           median {median_ratio:.3f}  (target <= {TARGET})  {'OK' if ok else 'MISSED'}")
+    print(
+        f"  torch.save + fsync       median {statistics.median(plain_s):.3f} s  {[round(x, 3) for x in plain_s]}"
+    )
+    print(
+        f"  Checkpointer.save        median {statistics.median(kit_s):.3f} s  {[round(x, 3) for x in kit_s]}"
+    )
+    print(
+        f"  per-pair ratio           median {median_ratio:.3f}  (target <= {TARGET})  {'OK' if ok else 'MISSED'}"
+    )
     print(
         json.dumps(
             {
