@@ -14,7 +14,7 @@
 const CONFIG = { // defaults: edit here, or call sentinel.configure({...})
   intervalSec: 60, jitter: 0.2, // keep-alive sweep every 60 s +-20 %
   resume: false, marker: '# sentinel: resume', // after a reconnect, run this cell once
-  sound: true, notify: true, // reCAPTCHA alerts (notify: only if you allowed notifications)
+  sound: true, notify: true, // on a reCAPTCHA (notify: if you allowed it)
 };
 const VERSION = '0.1.0';
 const DEPTH = 8; // shadow root nesting we follow
@@ -28,7 +28,7 @@ const cfg = { ...CONFIG };
 const counts = { reconnects: 0, stillThere: 0, captchas: 0, resumes: 0 };
 let on = false, state = '', conn = '', timer = 0, pending = 0, lastScan = 0, nextConnect = 0;
 let backoff = 10e3, clickedAt = 0, upSince = 0, captcha = null, due = false, shadow, audio;
-const seen = new Set(); // runtimes (managedId) we saw before the last reconnect
+const seen = new Set(); // runtime ids seen before the last reconnect
 const clicked = new WeakMap(); // button -> when we clicked it
 
 const log = (msg) => console.info(`[sentinel ${new Date().toTimeString().slice(0, 8)}] ${msg}`);
@@ -66,7 +66,7 @@ function click(el, what, count) {
   if (count === 'reconnects') {
     clickedAt ||= now;
     nextConnect = now + backoff;
-    due = cfg.resume;
+    due = cfg.resume && { before: managedId() };
   }
   counts[count]++, clicked.set(el, now);
   el.click();
@@ -93,7 +93,7 @@ function scan() {
   const c = connState(text);
   if (conn === 'connected' && c === 'disconnected') log('runtime disconnected');
   if (c === 'connected' && conn !== c) {
-    if (clickedAt) log(`reconnected after ${((now - clickedAt) / 1e3).toFixed(1)} s`);
+    if (clickedAt) log('reconnected');
     upSince = now, backoff = 10e3, nextConnect = clickedAt = 0;
     if (due) setTimeout(soon, 1100); // for maybeResume
   }
@@ -123,12 +123,12 @@ function scan() {
 function maybeResume(now) {
   const nb = notebook();
   if (!due || now - upSince < 1e3 || !nb?.kernel) return;
-  const id = managedId();
+  const id = managedId(), { before } = due;
   due = false;
   const cells = [...nb.cells];
   const cell = cells.find((x) => x.getText().includes(cfg.marker));
   const why = nb.kernel.isRunning() || cells.some((x) => x.isRunning() || x.isPending()) ? 'a cell runs'
-    : id && seen.has(id) ? 'same runtime' : !cell && `no cell has "${cfg.marker}"`;
+    : id && (id === before || seen.has(id)) ? 'same runtime' : !cell && `no cell has "${cfg.marker}"`;
   if (why) return log(`resume cell not run: ${why}`);
   seen.add(id), counts.resumes++, log('running the resume cell');
   cell.manualExecute();

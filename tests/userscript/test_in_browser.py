@@ -90,7 +90,9 @@ async def connect_by_hand(page: Page, emu: EmulatorServer) -> dict[str, Any]:
     """The user clicks Connect (a trusted click) and the runtime comes up."""
     since = time.time()
     await page.locator("colab-connect-button #connect").click()
-    return await emu.wait_for_event(NB, "runtime.connected", since=since)
+    connected = await emu.wait_for_event(NB, "runtime.connected", since=since)
+    await wait_until(page, "window.sentinel.status().state === 'connected'")
+    return connected
 
 
 async def status(page: Page) -> dict[str, Any]:
@@ -108,7 +110,10 @@ def clicks(events: list[dict[str, Any]]) -> list[str]:
 
 
 def first(events: list[dict[str, Any]], kind: str, **fields: Any) -> dict[str, Any]:
-    return next(e for e in events if e["kind"] == kind and all(e.get(k) == v for k, v in fields.items()))
+    for event in events:
+        if event["kind"] == kind and all(event.get(k) == v for k, v in fields.items()):
+            return event
+    raise AssertionError(f"no {kind} {fields} in {[e['kind'] for e in events]}")
 
 
 def assert_only_reconnect_clicks(events: list[dict[str, Any]]) -> None:
@@ -165,15 +170,17 @@ async def test_idle_timer_fires_and_is_answered_every_time_for_three_periods(
     await connect_by_hand(page, emu)
     since = time.time()
     await asyncio.sleep(3 * IDLE_TIMEOUT)
-    await wait_until(page, "window.sentinel.status().state === 'connected'")
 
-    log = await emu.events(NB, since=since)
-    fired = [e for e in log if e["kind"] == "idle.fired"]
+    fired = [e for e in await emu.events(NB, since=since) if e["kind"] == "idle.fired"]
     assert fired, "synthetic nudges are not user input: the idle timer must still fire"
-    for fire in fired:
-        after = [e for e in log if e["t"] >= fire["t"]]
-        first(after, "click", target=RECONNECT)
-        first(after, "runtime.connected")
+    for fire in fired:  # each one answered (a fire at the very end of the window included)
+        click = await emu.wait_for_event(
+            NB, "click", since=fire["t"], predicate=lambda e: e["target"] == RECONNECT
+        )
+        connected = await emu.wait_for_event(NB, "runtime.connected", since=fire["t"])
+        assert click["t"] <= connected["t"]
+    await wait_until(page, "window.sentinel.status().state === 'connected'")
+    log = await emu.events(NB, since=since)
     assert_only_reconnect_clicks(log)
     assert not [e for e in log if e["kind"] == "user.input"], "the script produced trusted input?"
     assert (await spy(page))["moves"] >= 5
@@ -329,8 +336,12 @@ async def test_stop_stops_everything_and_the_badge_turns_it_back_on(
 async def test_resume_cell_runs_once_per_new_runtime(
     context: BrowserContext, fresh_emulator: EmulatorServer
 ) -> None:
-    """With resume on: after each reconnect to a NEW runtime the `# sentinel: resume` cell runs once.
-    A crash restart (a new runtime, but no reconnect by sentinel) runs nothing.
+    """With resume on:
+    1. A disconnect, and sentinel's reconnect brings a NEW runtime: the `# sentinel: resume` cell runs,
+       once, in that runtime.
+    2. An outage: the page loses its connection, sentinel clicks Reconnect, and the page comes back to
+       the SAME runtime (managedId unchanged): the cell does not run again.
+    3. A crash: Colab restarts a new runtime by itself, sentinel reconnected nothing: no run.
     """
     emu = fresh_emulator
     page = await open_notebook(context, emu, "2025")
@@ -341,24 +352,29 @@ async def test_resume_cell_runs_once_per_new_runtime(
         return [e for e in log if e["kind"] == "cell.started" and e["cell_id"] == RESUME_CELL]
 
     since = time.time()
-    for _ in range(2):
-        step = time.time()
-        await emu.inject(NB, "idle_disconnect")
-        connected = await emu.wait_for_event(NB, "runtime.connected", since=step)
-        run = await emu.wait_for_event(
-            NB, "cell.finished", since=step, predicate=lambda e: e["cell_id"] == RESUME_CELL
-        )
-        assert run["runtime_id"] == connected["runtime_id"]
-        assert run["error"] is False
-    await asyncio.sleep(0.5)
-    assert len(resume_runs(await emu.events(NB, since=since))) == 2
+    await emu.inject(NB, "idle_disconnect")
+    connected = await emu.wait_for_event(NB, "runtime.connected", since=since)
+    run = await emu.wait_for_event(
+        NB, "cell.finished", since=since, predicate=lambda e: e["cell_id"] == RESUME_CELL
+    )
+    assert run["runtime_id"] == connected["runtime_id"]
+    assert run["error"] is False
+
+    outage = time.time()
+    await emu.inject(NB, "outage", seconds=1.5)
+    await emu.wait_for_event(NB, "outage.ended", since=outage)
+    await emu.wait_for_event(NB, "click", since=outage, predicate=lambda e: e["target"] == "connect")
+    await wait_until(page, "window.sentinel.status().state === 'connected'")
+    assert (await emu.state(NB))["runtime"]["id"] == connected["runtime_id"]
+    await asyncio.sleep(1.5)  # past the 1 s settle time after which a resume would run
+    assert resume_runs(await emu.events(NB, since=outage)) == []
 
     crash = time.time()
     await emu.inject(NB, "crash_oom")
     await emu.wait_for_event(NB, "runtime.connected", since=crash)
     await asyncio.sleep(1.5)  # past the 1 s settle time after which a resume would run
-    assert resume_runs(await emu.events(NB, since=crash)) == []
-    assert (await status(page))["counts"]["resumes"] == 2
+    assert len(resume_runs(await emu.events(NB, since=since))) == 1
+    assert (await status(page))["counts"]["resumes"] == 1
 
 
 async def test_inert_on_a_page_that_is_not_colab(page: Page) -> None:
