@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from datetime import UTC, datetime
@@ -103,6 +104,7 @@ class BrowserHost:
         self._closing = False
         self._lock = asyncio.Lock()
         self._spare: list[Page] = []
+        self._windows = itertools.count(1)
         self.restarts = 0
         self.headless = resolve_headless(settings.headless)
 
@@ -190,7 +192,12 @@ class BrowserHost:
             return self._context
 
     async def new_page(self) -> Page:
-        """A page for a tab: the launch's blank page first, then new ones."""
+        """A page for a notebook, in a window of its own (the launch's blank window first).
+
+        One window per notebook, not one tab each: Chromium renders only the front tab of a
+        window, so a background tab gets no animation frames, its clicks wait on actionability
+        checks for seconds and Colab's own timers are throttled.
+        """
         from playwright.async_api import Error as PlaywrightError
 
         context = await self.ensure()
@@ -199,10 +206,32 @@ class BrowserHost:
             if not page.is_closed():
                 return page
         try:
+            return await self._new_window(context)
+        except PlaywrightError as exc:
+            if is_closed_error(exc):
+                self._gone("new window failed")
+                raise BrowserError(f"cannot open a window: {_first_line(exc)}") from exc
+            log.info("browser.new_window_unavailable", error=_first_line(exc))
+        try:
             return await context.new_page()
         except PlaywrightError as exc:
             self._gone("new_page failed")
-            raise BrowserError(f"cannot open a tab: {exc}") from exc
+            raise BrowserError(f"cannot open a tab: {_first_line(exc)}") from exc
+
+    async def _new_window(self, context: BrowserContext) -> Page:
+        if self._browser is None:
+            return await context.new_page()
+        # The fragment tells our page apart from a popup some notebook opens at the same moment.
+        marker = f"about:blank#sentinel-{next(self._windows)}"
+        cdp = await self._browser.new_browser_cdp_session()
+        try:
+            async with context.expect_event("page", lambda page: page.url == marker, timeout=10_000) as info:
+                await cdp.send("Target.createTarget", {"url": marker, "newWindow": True})
+            page: Page = await info.value
+            return page
+        finally:
+            with contextlib.suppress(Exception):
+                await cdp.detach()
 
     async def _discard(self) -> None:
         context, self._context, self._browser = self._context, None, None
