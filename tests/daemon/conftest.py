@@ -76,12 +76,12 @@ NO_MARKER = _notebook([("only", 'print("no resume cell here")')])
 
 @pytest.fixture(scope="module")
 async def emu(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmulatorServer]:
-    """One emulator per test module serving g2022/g2023/g2025 (consenting), plain and nomarker."""
+    """One emulator per test module serving g2022/g2023/g2025 (consenting), plain, plain2, plain3 and nomarker."""
     folder = tmp_path_factory.mktemp("notebooks")
     for ui in UIS:
         (folder / f"g{ui}.ipynb").write_text(json.dumps(CONSENTING))
-    (folder / "plain.ipynb").write_text(json.dumps(PLAIN))
-    (folder / "plain2.ipynb").write_text(json.dumps(PLAIN))
+    for name in ("plain", "plain2", "plain3"):
+        (folder / f"{name}.ipynb").write_text(json.dumps(PLAIN))
     (folder / "nomarker.ipynb").write_text(json.dumps(NO_MARKER))
     async with EmulatorServer(notebooks_dir=folder, allocation_delay=0.2) as server:
         yield server

@@ -1,0 +1,141 @@
+"""The daemon's own lifecycle in-process: persisted exactly-once resume, status, per-notebook failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import stat
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from sentinel.daemon import Daemon
+from sentinel.emulator.testing import EmulatorServer
+from sentinel.session import SessionState
+from tests.daemon.conftest import (
+    FAST,
+    assert_resumed_once_per_runtime,
+    eventually,
+    resume_starts,
+    running_daemon,
+    settled,
+)
+
+pytestmark = pytest.mark.slow
+
+
+async def _get(url: str) -> tuple[int, bytes]:
+    # The status server runs in this event loop: a blocking client would deadlock it.
+    async with aiohttp.ClientSession() as client, client.get(url) as response:
+        return response.status, await response.read()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_restart_never_resumes_a_runtime_twice(emu: EmulatorServer, tmp_path: Path) -> None:
+    """1. Daemon A resumes the fresh runtime. 2. A stops. 3. Daemon B on the same state dir finds the
+    same runtime idle and leaves it. 4. The next fresh runtime is resumed by B, once."""
+    url = emu.notebook_url("plain")
+    async with running_daemon([url], tmp_path) as first:
+        session = await settled(first, "plain")
+        runtime = session.runtime_id
+        # Private directories, and the status endpoints tell the truth.
+        assert stat.S_IMODE(first.settings.profile.stat().st_mode) == 0o700
+        assert stat.S_IMODE(first.settings.state_dir.stat().st_mode) == 0o700
+        assert first.status_server is not None
+        base = first.status_server.url
+        assert (await _get(f"{base}/healthz"))[0] == 200
+        status = json.loads((await _get(f"{base}/status"))[1])
+        (entry,) = status["notebooks"]
+        assert entry["url"] == url
+        assert entry["state"] == "connected"
+        assert entry["resumes"] == 1
+        assert (
+            b'sentinel_resumes_total{notebook="' + url.encode() + b'"} 1.0'
+            in (await _get(f"{base}/metrics"))[1]
+        )
+    assert await resume_starts(emu, "plain") == {runtime: 1}
+
+    since = time.time()
+    async with running_daemon([url], tmp_path) as second:
+        session = await settled(second, "plain")
+        assert session.runtime_id == runtime
+        await asyncio.sleep(2.5)  # a few safety polls and observer reports
+        assert await resume_starts(emu, "plain") == {runtime: 1}
+        await emu.inject("plain", "idle_disconnect")
+        await emu.wait_for_event(
+            "plain", "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
+        )
+        await settled(second, "plain")
+        await assert_resumed_once_per_runtime(emu, "plain", since)
+
+
+async def test_each_notebook_fails_on_its_own(emu: EmulatorServer, tmp_path: Path) -> None:
+    """A missing marker, a refused connection and a 404 each put only their notebook in error."""
+    good = emu.notebook_url("plain2")
+    no_marker = emu.notebook_url("nomarker")
+    refused = f"http://127.0.0.1:{_closed_port()}/notebooks/gone"
+    missing = emu.notebook_url("no-such-notebook")
+    async with running_daemon([good, no_marker, refused, missing], tmp_path) as daemon:
+        await settled(daemon, "plain2")
+        by_url = {s.url: s for s in daemon.sessions}
+        await eventually(
+            lambda: all(by_url[u].state is SessionState.ERROR for u in (no_marker, refused, missing)),
+            20,
+            "three errors",
+        )
+        assert "# sentinel: resume" in (by_url[no_marker].last_error or "")
+        assert "did not load" in (by_url[refused].last_error or "")
+        assert "HTTP 404" in (by_url[missing].last_error or "")
+        assert by_url[good].state is SessionState.CONNECTED
+        assert await resume_starts(emu, "plain2") != {}
+        states = {nb.url: (nb.state, nb.last_error) for nb in daemon.snapshot().notebooks}
+        assert states[good] == ("connected", None)
+        assert states[refused][0] == "error"
+
+
+async def test_gpu_limit_cpu_connects_without_gpu(emu: EmulatorServer, tmp_path: Path) -> None:
+    """--on-gpu-limit cpu: "Connect without GPU" is clicked; a CPU runtime comes up and is resumed."""
+    async with running_daemon(
+        [emu.notebook_url("plain3")], tmp_path, policy=replace(FAST, on_gpu_limit="cpu")
+    ) as d:
+        session = await settled(d, "plain3")
+        since = time.time()
+        await emu.inject("plain3", "gpu_limit")
+        await emu.inject("plain3", "idle_disconnect")
+        closed = await emu.wait_for_event(
+            "plain3", "dialog.closed", since=since, predicate=lambda e: e.get("dialog") == "gpu_limit"
+        )
+        assert closed["button"] == "Connect without GPU"
+        connected = await emu.wait_for_event("plain3", "runtime.connected", since=since)
+        assert connected["gpu"] is False
+        await emu.wait_for_event(
+            "plain3", "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
+        )
+        await settled(d, "plain3")
+        await assert_resumed_once_per_runtime(emu, "plain3", since)
+        assert session.state is SessionState.CONNECTED
+        assert session.blocked_reason is None
+
+
+def test_daemon_rejects_bad_urls_before_starting_anything(tmp_path: Path) -> None:
+    from sentinel.config import load_settings
+    from sentinel.errors import UsageError
+
+    for urls, needle in (
+        ([], "no notebook URL"),
+        (["file:///x.ipynb"], "not a notebook URL"),
+        (["http://a/x", "http://a/x"], "given twice"),
+    ):
+        with pytest.raises(UsageError, match=needle):
+            Daemon(load_settings(urls=urls, state_dir=tmp_path / "s", profile=tmp_path / "p"))
+    assert not (tmp_path / "s").exists()
+    assert not (tmp_path / "p").exists()
