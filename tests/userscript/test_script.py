@@ -7,6 +7,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -141,3 +142,110 @@ class TestCli:
 
     def test_listed_in_help(self) -> None:
         assert "userscript" in run_sentinel("--help").stdout
+
+
+class TestAgreesWithTheDaemonFrontend:
+    """The userscript carries its own small copy of Colab's texts and selectors (it cannot import
+    Python); these tests keep it a subset of what ``sentinel.frontends.colab`` knows, so the two
+    cannot drift apart silently.
+    """
+
+    BODY = script_text(header=False)
+    # { title: /runtime disconnected/i, button: 'Reconnect', count: 'reconnects' }
+    ANSWERS = re.findall(r"\{ title: /(.+?)/i, button: '(.+?)', count: '(\w+)' \}", BODY)
+    TITLES: ClassVar[dict[str, tuple[str, ...]]] = {
+        # colab-ui.md 3.2/3.3, verbatim
+        "reconnects": ("Runtime disconnected",),
+        "stillThere": ("Are you still there?", "Are you still here?"),
+    }
+    OTHER_TITLES = (
+        "Warning: This notebook was not authored by Google",
+        "Permit this notebook to access your Google Drive files?",
+        "Allow this notebook to access your Google credentials?",
+        "Cannot connect to GPU backend",
+        "Google sign-in required",
+        "Disconnect and delete runtime",
+        "Change runtime type",
+        "Switch to a high-RAM runtime?",
+    )
+
+    def js_list(self, name: str) -> set[str]:
+        match = re.search(rf"const {name} = '([^']+)';", self.BODY)
+        assert match, name
+        return set(match.group(1).split(","))
+
+    def test_answers_are_found(self) -> None:
+        assert [count for _, _, count in self.ANSWERS] == ["reconnects", "stillThere"]
+
+    def test_button_labels_are_ones_the_frontend_presses(self) -> None:
+        from sentinel.frontends.base import Action
+        from sentinel.frontends.colab import DEFAULT_SELECTORS
+
+        actions = {"reconnects": Action.RECONNECT, "stillThere": Action.YES}
+        for _, button, count in self.ANSWERS:
+            assert DEFAULT_SELECTORS.button(actions[count]).match(button), button
+
+    def test_dialog_titles_are_recognised_the_same_way(self) -> None:
+        from sentinel.frontends.base import Dialog
+        from sentinel.frontends.colab import DEFAULT_SELECTORS
+
+        dialogs = {"reconnects": Dialog.RUNTIME_DISCONNECTED, "stillThere": Dialog.STILL_THERE}
+        for title_re, _, count in self.ANSWERS:
+            ours = re.compile(title_re, re.IGNORECASE)
+            for title in self.TITLES[count]:
+                assert ours.search(title), title
+                assert DEFAULT_SELECTORS.dialog(dialogs[count]).search(title), title
+            for other in self.OTHER_TITLES:
+                assert not ours.search(other), other
+                assert not DEFAULT_SELECTORS.dialog(dialogs[count]).search(other), other
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("Connect", "disconnected"),
+            ("Connect T4", "disconnected"),
+            ("Connect T4 GPU", "disconnected"),
+            ("Reconnect", "disconnected"),
+            ("Connecting", "connecting"),
+            ("Allocating", "connecting"),
+            ("Initializing", "connecting"),
+            ("Resuming session", "connecting"),
+            ("Reconnecting", "connecting"),
+            ("", "connected"),
+            ("RAM Disk", "connected"),
+            ("Connected", "connected"),
+            ("Busy", "connected"),
+        ],
+    )
+    def test_connect_button_texts_are_classified_the_same_way(self, text: str, expected: str) -> None:
+        from sentinel.frontends.colab import DEFAULT_SELECTORS
+
+        disconnected = re.search(r"/(\^\(re\)\?connect.*?)/i\.test\(t\) \? 'disconnected'", self.BODY)
+        connecting = re.search(r"/(\^\(connecting.*?)/i\.test\(t\) \? 'connecting'", self.BODY)
+        assert disconnected and connecting
+        ours = (
+            "disconnected"
+            if re.search(disconnected.group(1), text, re.IGNORECASE)
+            else "connecting"
+            if re.search(connecting.group(1), text, re.IGNORECASE)
+            else "connected"
+        )
+        theirs = next(
+            state
+            for state in ("disconnected", "connecting", "connected")
+            if DEFAULT_SELECTORS.text(state).search(text)
+        )
+        assert ours == theirs == expected
+
+    def test_tags_are_a_subset_of_the_frontend_selectors(self) -> None:
+        from sentinel.frontends.colab import DEFAULT_SELECTORS
+
+        def tags(selectors: tuple[str, ...]) -> set[str]:
+            return {tag for sel in selectors for tag in re.findall(r"\[role=\w+\]|[a-z]+(?:-[a-z]+)*", sel)}
+
+        assert self.js_list("DIALOGS") <= tags(DEFAULT_SELECTORS.css["dialog"])
+        assert self.js_list("BUTTONS") <= tags(DEFAULT_SELECTORS.css["dialog_button"])
+        assert "colab-recaptcha-dialog" in DEFAULT_SELECTORS.css["captcha"]
+        assert "colab-connect-button >>> #connect" in DEFAULT_SELECTORS.css["connect_button"]
+        assert "document.querySelector('#top-toolbar > colab-connect-button')?.shadowRoot" in self.BODY
+        assert "?.querySelector('#connect')" in self.BODY
