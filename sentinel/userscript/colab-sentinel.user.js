@@ -79,7 +79,7 @@ function scan() {
   const now = (lastScan = Date.now());
   if (!on) return;
   const root = document.querySelector('#top-toolbar > colab-connect-button')?.shadowRoot;
-  if (root && root !== shadow) { // "Reconnect" shows up in there: watch it too
+  if (root && root !== shadow) { // its text changes in there
     observer.observe((shadow = root), { subtree: true, childList: true, characterData: true, attributes: true });
   }
   let dialogs = [], cap = null;
@@ -127,7 +127,7 @@ function maybeResume(now) {
   due = false;
   const cells = [...nb.cells];
   const cell = cells.find((x) => x.getText().includes(cfg.marker));
-  const why = nb.kernel.isRunning() || cells.some((x) => x.isRunning() || x.isPending()) ? 'a cell runs'
+  const why = nb.kernel.isRunning?.() || cells.some((x) => x.isRunning() || x.isPending()) ? 'a cell runs'
     : id && (id === before || seen.has(id)) ? 'same runtime' : !cell && `no cell has "${cfg.marker}"`;
   if (why) return log(`resume cell not run: ${why}`);
   seen.add(id), counts.resumes++, log('running the resume cell');
@@ -140,7 +140,7 @@ function setCaptcha(el) {
   captcha = el;
   if (!fresh) return;
   counts.captchas++;
-  log('reCAPTCHA shown: waiting for you');
+  log('reCAPTCHA: waiting for you');
   try { // a notification if you allowed them, and a short beep
     if (cfg.notify && Notification.permission === 'granted') new Notification('Colab needs you: reCAPTCHA', { body: document.title });
     if (!cfg.sound) return;
@@ -151,8 +151,8 @@ function setCaptcha(el) {
   } catch {} // not available here: the banner still shows
 }
 
-// Keep-alive: a sweep, and while connected a mouse move on the toolbar (never a click). It is
-// untrusted input that Colab's idle timer may ignore; the real guard is the fast reconnect.
+// Keep-alive: a sweep, and while connected a mouse move on the toolbar, never a click. Colab's idle
+// timer likely ignores such untrusted input: the real guard is the fast reconnect.
 function tick() {
   timer = setTimeout(tick, cfg.intervalSec * (1 + (Math.random() * 2 - 1) * cfg.jitter) * 1e3);
   scan();
@@ -207,7 +207,7 @@ function configure(opts) {
   return status();
 }
 
-// Badge (click: on/off) and reCAPTCHA banner, made without HTML strings (Trusted Types).
+// Badge (click: on/off) and reCAPTCHA banner; no HTML strings (Trusted Types).
 const div = (id, style, textContent = '') => Object.assign(document.createElement('div'), { id, style, textContent });
 const ui = div('sentinel', 'position:fixed;left:8px;bottom:8px;z-index:2147483647;font:13px sans-serif;color:#fff');
 const banner = div('sentinel-banner', 'padding:9px;background:firebrick;font-weight:bold',
