@@ -445,6 +445,8 @@ class Daemon:
         self.sessions: list[Session] = []
         self.tabs: list[BrowserTab] = []
         self.progress: dict[str, dict[str, Any]] = {}
+        # Seconds between reads of the resume cell's output for ``[sentinel]`` progress lines.
+        self.progress_interval = PROGRESS_INTERVAL
         self.started_at = datetime.now(UTC)
         self.store: StateStore | None = None
         self.host: BrowserHost | None = None
@@ -668,7 +670,7 @@ class Daemon:
                         self.progress[session.url] = record
                         break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._exit.wait(), PROGRESS_INTERVAL)
+                await asyncio.wait_for(self._exit.wait(), self.progress_interval)
 
     # --- status ---
 

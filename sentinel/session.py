@@ -388,6 +388,8 @@ class Session:
         # When we last clicked Connect/Reconnect (None: no connect of ours in flight).
         self._action_at: float | None = None
         self._first_connect = False
+        # Whether that connect actually clicked something (the page may already have been connecting).
+        self._clicked = False
         self._seen_connecting = False
         self._next_keepalive: float | None = None
         self._answered: dict[Dialog, float] = {}
@@ -667,7 +669,7 @@ class Session:
         if mode == "cpu":
             self._log.warning("session.gpu_limit", action="connect without GPU")
             if await self._answer(Dialog.GPU_LIMIT, Action.CONNECT_WITHOUT_GPU, now):
-                self._action_at, self._seen_connecting = now, False
+                self._action_at, self._seen_connecting, self._clicked = now, False, True
                 self.counters.reconnect_attempts += 1
                 if self.state not in (SessionState.RECONNECTING, SessionState.CONNECTING):
                     if SessionState.RECONNECTING not in _TRANSITIONS[self.state]:
@@ -751,7 +753,7 @@ class Session:
         return True
 
     async def _on_connected(self, obs: Observation, now: float) -> None:
-        if self._action_at is not None and not self._first_connect:
+        if self._action_at is not None and self._clicked and not self._first_connect:
             self.counters.reconnects += 1
             self._ledger.bump(self.url, "reconnects")
             self._log.info("session.reconnected", attempts=self.failures + 1, runtime_id=self.runtime_id)
@@ -883,6 +885,7 @@ class Session:
     async def _click_connect(self, now: float, *, first: bool = False) -> None:
         assert self._frontend is not None
         self._action_at, self._seen_connecting, self._first_connect = now, False, first
+        self._clicked = True
         self.counters.reconnect_attempts += 1
         self._log.info("session.reconnecting", attempt=self.failures + 1, first=first)
         try:
@@ -893,6 +896,9 @@ class Session:
             await self._failed(now, f"no connect button: {exc}")
         except FrontendError as exc:
             # The page already shows a runtime (connected or connecting): nothing to click.
+            # Keep watching it like our own connect (same grace, same timeout) without counting
+            # a reconnect that nobody clicked.
+            self._clicked = False
             self._log.info("session.reconnect_not_needed", reason=str(exc))
 
     async def _failed(self, now: float, error: str) -> None:

@@ -826,3 +826,24 @@ class TestRunLoop:
         finally:
             h.session.stop()
             await asyncio.wait_for(task, 5)
+
+
+class TestCounting:
+    async def test_a_connect_nobody_clicked_is_not_a_reconnect(self, make: Callable[..., Harness]) -> None:
+        """The page restarts a crashed runtime by itself while we try to reconnect: no reconnect counted."""
+        h = make()
+        await h.start()
+        await h.step()
+        await h.nb.finish_cells()
+        h.nb.connection = Connection.DISCONNECTED
+        h.frontend.fail_next["reconnect"] = FrontendError(
+            "not clicking the connect button: the runtime is connecting"
+        )
+        await h.step()
+        assert h.session.state is S.RECONNECTING
+        h.nb.connection, h.nb.runtime_id = Connection.CONNECTED, "restarted-by-colab"
+        await h.step(2)
+        assert h.session.state is S.CONNECTED
+        assert h.session.counters.reconnects == 0
+        assert h.hooks.succeeded == 0
+        assert h.nb.runs == ["resume", "resume"]
