@@ -1,6 +1,6 @@
 """What the checkpoint commit protocol costs: ``Checkpointer.save`` vs a plain ``torch.save`` + fsync.
 
-Run: ``python -m bench.kit_save [--size-mb 256] [--pairs 7] [--dir DIR]``.
+Run: ``python -m bench.kit_save [--size-mb 256] [--pairs 11] [--dir DIR]``.
 
 Each pair times, in the same folder and alternating which goes first, (a) ``torch.save(state, path)``
 followed by an fsync of the file, overwriting the previous file, and (b) ``Checkpointer.save`` of the
@@ -40,7 +40,7 @@ def make_state(size_mb: int) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=256)
-    parser.add_argument("--pairs", type=int, default=7)
+    parser.add_argument("--pairs", type=int, default=11)
     parser.add_argument("--dir", default=None, help="where to write (default: a temporary folder)")
     args = parser.parse_args(argv)
     if args.pairs < 5:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from pathlib import Path
@@ -13,11 +14,6 @@ if TYPE_CHECKING:
 # Writes smaller than this are gathered in a buffer: torch.save and pickle emit many tiny records.
 _SMALL_WRITE = 256 << 10
 _BUFFER_LIMIT = 4 << 20
-# A borrowed buffer (torch hands out views of memory it may reuse once write() returns) is hashed in
-# pieces of this size, so that write() can hand the unhashed rest over as a copy and return.
-_HASH_PIECE = 4 << 20
-# The most bytes the hash thread may lag behind the file before write() waits for it instead of copying.
-_MAX_HASH_BACKLOG = 96 << 20
 # After this many bytes, a background fdatasync starts writing the page cache back while we go on,
 # so the final fsync has little left to do.
 _SYNC_EVERY = 32 << 20
@@ -56,6 +52,18 @@ def write_new_file(path: str | os.PathLike[str], data: bytes) -> None:
     os.close(fd)
 
 
+def _drop_cached_pages(fd: int) -> None:
+    """Release the page cache of a file just fsynced (its pages are clean, nobody reads them soon).
+
+    A checkpoint would otherwise sit in RAM that training needs, and the next save could not reuse
+    those pages but would need fresh ones. Advisory: ignored where unsupported.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        with contextlib.suppress(OSError):
+            advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
 def _write_all(fd: int, view: memoryview) -> None:
     while view:
         written = os.write(fd, view)
@@ -66,23 +74,15 @@ def _unlink_quietly(path: str | os.PathLike[str]) -> None:
     Path(path).unlink(missing_ok=True)
 
 
-class _Job:
-    """A span of bytes waiting for the hash thread; ``data`` may be swapped for an owned copy."""
-
-    __slots__ = ("busy", "data", "pos")
-
-    def __init__(self, data: memoryview) -> None:
-        self.data = data
-        self.pos = 0
-        self.busy = False
-
-
 class HashingWriter:
     """A write-only file object that hashes (sha256) and counts every byte it writes to ``fd``.
 
-    Hashing runs on a thread of its own, in parallel with the writes and the final fsync, so the hash
-    costs no second read of the file and little wall time. Call `close()` for the digest: it waits for
-    the hash, fsyncs the file and returns ``(size, sha256 hex digest)``. The caller owns ``fd``.
+    The hash runs on a thread of its own while the same bytes are written to the file, so it costs
+    no second read and, with a spare core, little wall time. A large write returns once both are
+    done: torch hands out views of memory it may reuse afterwards, and copying them to let the hash
+    lag behind costs more (page faults under memory pressure) than it saves. Small writes are
+    buffered and hashed asynchronously. `close()` waits for the hash, fsyncs the file and returns
+    ``(size, sha256 hex digest)``. The caller owns ``fd``.
     """
 
     def __init__(self, fd: int) -> None:
@@ -94,8 +94,9 @@ class HashingWriter:
         self.size = 0
         self._buf = bytearray()
         self._cond = threading.Condition()
-        self._jobs: list[_Job] = []
-        self._backlog = 0
+        self._jobs: list[memoryview] = []
+        self._submitted = 0
+        self._hashed = 0
         self._stop = False
         self._error: BaseException | None = None
         self._unsynced = 0
@@ -116,12 +117,12 @@ class HashingWriter:
                 self._flush_buffer()
             return n
         self._flush_buffer()
-        job = self._submit(view)
+        ticket = self._submit(view)
         try:
             self._write_to_file(view)
         finally:
-            # The caller may reuse its memory once we return: hand the unhashed rest over as a copy.
-            self._detach(job)
+            # The caller may reuse its memory once we return, so the hash must be past it.
+            self._wait_for(ticket)
         return n
 
     def flush(self) -> None:
@@ -136,20 +137,25 @@ class HashingWriter:
     def close(self) -> tuple[int, str]:
         """Finish: wait for the hash, fsync the file, return ``(size, sha256)``. Raises OSError."""
         self._flush_buffer()
-        self._finish_hashing()
+        self._wait_for(self._submitted)
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
         if self._sync_thread is not None:
             self._sync_thread.join()
         if self._sync_error is not None:
             raise self._sync_error
         os.fsync(self._fd)
+        _drop_cached_pages(self._fd)
         return self.size, self._sha.hexdigest()
 
     def abort(self) -> None:
         """Stop the hash thread without a digest (after a failed write); never raises."""
         with self._cond:
             self._stop = True
-            while any(job.busy for job in self._jobs):
-                self._cond.wait()
             self._jobs.clear()
             self._cond.notify_all()
         self._thread.join()
@@ -166,29 +172,19 @@ class HashingWriter:
         self._submit(owned)
         self._write_to_file(owned)
 
-    def _submit(self, view: memoryview) -> _Job:
-        job = _Job(view)
+    def _submit(self, view: memoryview) -> int:
         with self._cond:
             if self._error is not None:
                 raise self._error
-            self._jobs.append(job)
-            self._backlog += view.nbytes
+            self._jobs.append(view)
+            self._submitted += 1
             self._cond.notify_all()
-        return job
+            return self._submitted
 
-    def _detach(self, job: _Job) -> None:
+    def _wait_for(self, ticket: int) -> None:
         with self._cond:
-            while job.busy:
-                self._cond.wait()
-            if job not in self._jobs:
-                return
-            if self._backlog > _MAX_HASH_BACKLOG or self._stop:
-                # Too far behind: wait for this span instead of holding a large copy in memory.
-                while job in self._jobs and not self._stop:
-                    self._cond.wait()
-                return
-            job.data = memoryview(bytes(job.data[job.pos :]))
-            job.pos = 0
+            while self._hashed < ticket and self._thread.is_alive():
+                self._cond.wait(0.5)
 
     def _write_to_file(self, view: memoryview) -> None:
         _write_all(self._fd, view)
@@ -213,35 +209,17 @@ class HashingWriter:
             with cond:
                 while not self._jobs and not self._stop:
                     cond.wait()
-                if self._stop:
-                    return
-                job = self._jobs[0]
-                data, start = job.data, job.pos
-                end = min(start + _HASH_PIECE, data.nbytes)
-                job.busy = True
+                if not self._jobs:
+                    return  # stopped, nothing left
+                view = self._jobs.pop(0)
             try:
-                self._sha.update(data[start:end])
+                self._sha.update(view)  # releases the GIL for large buffers
             except BaseException as exc:  # pragma: no cover - sha256 does not fail on bytes
                 with cond:
                     self._error = exc
                     self._stop = True
-                    job.busy = False
                     cond.notify_all()
                 return
             with cond:
-                job.busy = False
-                job.pos = end
-                self._backlog -= end - start
-                if end >= data.nbytes and self._jobs and self._jobs[0] is job:
-                    self._jobs.pop(0)
+                self._hashed += 1
                 cond.notify_all()
-
-    def _finish_hashing(self) -> None:
-        with self._cond:
-            while self._jobs and not self._stop:
-                self._cond.wait()
-            self._stop = True
-            self._cond.notify_all()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
