@@ -273,3 +273,53 @@ def patch_stale(kit: ModuleType, monkeypatch: pytest.MonkeyPatch, *, times: int)
 
     monkeypatch.setattr(module, "_is_dir", stale)
     return lambda: count[0]
+
+
+SHIM = Path(__file__).resolve().parents[2] / "sentinel" / "emulator" / "runtime_shim"
+
+
+@pytest.fixture(name="emulator_shim")
+def _emulator_shim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """The emulator's own ``google.colab`` shim, its consent round trip answered in-process."""
+    if not (SHIM / "google" / "colab" / "drive.py").exists():
+        pytest.skip("the emulator's google.colab shim is not there")
+    monkeypatch.syspath_prepend(str(SHIM))
+    monkeypatch.setenv("SENTINEL_COLAB_CONTENT_ROOT", str(tmp_path / "content"))
+    importlib.invalidate_caches()
+    drive = importlib.import_module("google.colab.drive")
+    (tmp_path / "drive").mkdir()
+    requests: list[dict[str, Any]] = []
+
+    def consent(action: str, body: dict[str, Any]) -> dict[str, Any]:
+        requests.append({"action": action, **body})
+        return {"ok": True, "drive_dir": str(tmp_path / "drive")}
+
+    monkeypatch.setattr(drive, "request_consent", consent)
+    yield requests
+    for name in [m for m in sys.modules if m == "google" or m.startswith("google.")]:
+        del sys.modules[name]
+
+
+class TestEmulatorShim:
+    """The contract with the emulator: its runtimes' google.colab and SENTINEL_COLAB_CONTENT_ROOT."""
+
+    def test_mounts_through_the_shim(
+        self, kit: ModuleType, emulator_shim: list[dict[str, Any]], tmp_path: Path
+    ) -> None:
+        paths = kit.setup_persistence("proj")
+        assert paths.mount_point == tmp_path / "content" / "drive"
+        assert (tmp_path / "drive" / "proj" / "checkpoints").is_dir()
+        assert [r["action"] for r in emulator_shim] == ["drive/mount"]
+        kit.setup_persistence("proj")  # already mounted: no second consent
+        assert len(emulator_shim) == 1
+
+    def test_remounts_after_flush_and_unmount(
+        self, kit: ModuleType, emulator_shim: list[dict[str, Any]], tmp_path: Path
+    ) -> None:
+        paths = kit.setup_persistence("proj")
+        (paths.checkpoints / "kept.txt").write_text("x")
+        paths.flush_and_unmount()
+        assert not (tmp_path / "content" / "drive" / "MyDrive").exists()
+        again = kit.setup_persistence("proj")
+        assert (again.checkpoints / "kept.txt").read_text() == "x"
+        assert len(emulator_shim) == 2
