@@ -115,8 +115,9 @@ class Kernel:
 
 
 @contextlib.contextmanager
-def fresh_runtime(work: Path, drive: Path) -> Iterator[Kernel]:
+def fresh_runtime(work: Path, drive: Path, workers: int = 0) -> Iterator[Kernel]:
     env = {
+        "SENTINEL_DEMO_WORKERS": str(workers),
         "SENTINEL_DRIVE_ROOT": str(drive),
         "SENTINEL_DEMO_STEPS": str(STEPS),
         "SENTINEL_DEMO_CKPT_EVERY": str(CKPT_EVERY),
@@ -144,10 +145,13 @@ def test_interrupted_run_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     2. In another folder, run it and SIGKILL the kernel at a random step; twice.
     3. Each time start a fresh kernel and run the cell again: it resumes where the last good
        checkpoint left off.
-    4. final.json is identical; running the cell once more only reports the result.
+    4. final.json is identical (the straight run used 2 DataLoader workers, the others none);
+       running the cell once more only reports the result.
     """
     cell = resume_cell()
-    with fresh_runtime(tmp_path / "k0", tmp_path / "straight") as kernel:
+    # The straight run also loads data with 2 DataLoader workers: the notebook claims they do not
+    # change the result, and this checks it.
+    with fresh_runtime(tmp_path / "k0", tmp_path / "straight", workers=2) as kernel:
         straight = finished(kernel.run(cell))
     assert straight["steps"] == STEPS or straight["stopped_early"]
     assert json.loads((tmp_path / "straight" / "demo" / "final.json").read_text()) == straight
