@@ -148,7 +148,10 @@ def save_in_child(
     kit: ModuleType, folder: Path, step: int, crash: Callable[[ModuleType], None], serializer: str
 ) -> int:
     """Fork; the child saves ``step`` with ``crash`` applied and dies there. Returns its exit code."""
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns about fork() in a process with threads; the child only saves and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         code = 1
         try:
