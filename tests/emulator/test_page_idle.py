@@ -108,7 +108,7 @@ SYNTHETIC = """() => {
     document.body.click();
     document.body.dispatchEvent(new MouseEvent('mousedown', {bubbles: true}));
     document.dispatchEvent(new KeyboardEvent('keydown', {key: 'a', bubbles: true}));
-    document.querySelector('#top-toolbar > colab-connect-button').shadowRoot.querySelector('#connect').click();
+    document.querySelector('#top-toolbar > colab-connect-button').shadowRoot.querySelector('#connect-dropdown').click();
   }, 200);
 }"""
 
@@ -126,7 +126,7 @@ async def test_synthetic_events_from_page_scripts_do_not_reset_the_timer(
     count = await page.evaluate("() => window.__synthetic")
     await eventually(lambda: page.evaluate("() => window.__synthetic"), lambda now: now > count)
     await page.evaluate("() => clearInterval(window.__synthTimer)")
-    synthetic = [e for e in await kinds(emu, "click", since) if e["target"] == "connect"]
+    synthetic = [e for e in await kinds(emu, "click", since) if e["target"] == "connect-dropdown"]
     assert synthetic and all(e["trusted"] is False for e in synthetic)
     assert any(e["t"] < fired["t"] for e in synthetic)
     assert await kinds(emu, "user.input", since) == []
