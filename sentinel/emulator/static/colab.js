@@ -62,6 +62,9 @@ class App {
     this.connectRequested = false;
     this.resendConnect = false;
     this.localQueue = [];
+    // Cells whose `execute` is sent but not yet acknowledged by a `cell` message: a `state` sent before
+    // the server read the execute must not mark them idle.
+    this.awaiting = new Set();
     this.externalAccepted = !boot.external;
     this.externalQueue = [];
     this.idleTimer = null;
@@ -184,7 +187,11 @@ class App {
     }
     if (mode === 'connecting' || mode === 'allocating') return;
     if (!this.socketUp) {
-      this.toasts.show(UNABLE_TO_CONNECT, { action: 'Learn more', href: COOKIES_HELP, timeoutMs: 10000 });
+      // No socket (an outage, or the page is still opening it): ask again as soon as it is up; the
+      // `state` that follows says whether the runtime is still there.
+      if (this.socketEverUp) {
+        this.toasts.show(UNABLE_TO_CONNECT, { action: 'Learn more', href: COOKIES_HELP, timeoutMs: 10000 });
+      }
       this.connectRequested = true;
       this.resendConnect = true;
       this.socket.retryNow();
@@ -305,6 +312,7 @@ class App {
     const previousId = this.runtime?.id;
     const runtime = message.runtime && message.runtime.state !== 'disconnected' ? message.runtime : null;
     if (runtime) {
+      this.resendConnect = false;
       const since = runtime.id === previousId ? this.runtime?.since : Date.now();
       this.runtime = { id: runtime.id, state: runtime.state, gpu: Boolean(runtime.gpu), since };
     } else this.runtime = null;
@@ -331,7 +339,9 @@ class App {
     for (const cell of this.cellList.codeCells) {
       const entry = byId.get(cell.id);
       if (entry) cell.setState(entry.state, entry.execution_count ?? null);
-      else if (cell.state !== 'idle' && !this.localQueue.includes(cell)) cell.setState('idle');
+      else if (cell.state !== 'idle' && !this.localQueue.includes(cell) && !this.awaiting.has(cell)) {
+        cell.setState('idle');
+      }
     }
   }
 
@@ -356,6 +366,7 @@ class App {
     this.connectRequested = false;
     this.wasDisconnected = true;
     clearTimeout(this.idleTimer);
+    this.awaiting.clear();
     for (const cell of this.cellList.codeCells) {
       if (cell.state !== 'idle' && !(reason === 'restart' && this.localQueue.includes(cell))) cell.setState('idle');
     }
@@ -428,6 +439,7 @@ class App {
     if (!cell || cell.type !== 'code') return;
     const before = cell.state;
     this.localQueue = this.localQueue.filter((queued) => queued !== cell);
+    this.awaiting.delete(cell);
     cell.setState(message.state, message.execution_count, message.error);
     if (message.state === 'running') {
       cell.runStartedAt = Date.now();
@@ -457,7 +469,12 @@ class App {
   onShow(what) {
     if (what === 'captcha') showCaptcha(this.ui);
     else if (what === 'still_there') this.dialogs.show('still_there');
-    else if (what === 'sign_in_required') this.showSignInRequired();
+    else if (what === 'sign_in_required') {
+      // The server refused the executions it was sent; nothing of them will run.
+      for (const cell of this.awaiting) cell.setState('idle');
+      this.awaiting.clear();
+      this.showSignInRequired();
+    }
   }
 
   async showSignInRequired() {
@@ -498,9 +515,8 @@ class App {
   }
 
   sendExecute(cell) {
-    if (!this.socket.send({ type: 'execute', cell_id: cell.id, code: cell.getText() })) {
-      this.localQueue.push(cell);
-    }
+    if (this.socket.send({ type: 'execute', cell_id: cell.id, code: cell.getText() })) this.awaiting.add(cell);
+    else this.localQueue.push(cell);
   }
 
   async askExternal() {
