@@ -62,6 +62,15 @@ async def _emu(emu_module: EmulatorServer) -> AsyncIterator[EmulatorServer]:
     yield emu_module
 
 
+@pytest.fixture(name="no_page_errors", autouse=True)
+async def _no_page_errors(page: Page) -> AsyncIterator[None]:
+    """Fails the test if the page threw an uncaught exception (its JS must stay clean)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert errors == [], f"uncaught exceptions in the page: {errors}"
+
+
 async def open_page(page: Page, emu: EmulatorServer, ui: str = "2025", **query: str) -> None:
     """Load the test notebook and wait until the page reported itself over its WebSocket."""
     since = time.time()

@@ -17,6 +17,7 @@ from tests.emulator._page import (  # _emu, _emu_module: the `emu` fixtures
     NB,
     _emu,  # noqa: F401
     _emu_module,  # noqa: F401
+    _no_page_errors,  # noqa: F401
     cell,
     connect,
     connect_button,
@@ -305,3 +306,22 @@ async def test_max_lifetime_shows_runtime_disconnected(page: Page, emu: Emulator
     await expect(page.get_by_role("dialog", name="Runtime disconnected")).to_be_visible()
     assert (await emu.wait_for_event(NB, "runtime.disconnected", since=since))["reason"] == "max_lifetime"
     await expect(connect_button(page)).to_have_text("Reconnect")
+
+
+async def test_progress_bars_and_colours_render_as_in_colab(page: Page, emu: EmulatorServer) -> None:
+    """A carriage return rewrites the current line (tqdm-style); ANSI colours become styled spans."""
+    await open_page(page, emu)
+    await set_text(
+        page,
+        ALPHA,
+        "import sys, time\n"
+        "for p in (10, 50, 100):\n"
+        "    sys.stdout.write(f'\\rtraining {p}%'); sys.stdout.flush(); time.sleep(0.1)\n"
+        "print()\n"
+        "print('\\x1b[31mred\\x1b[0m plain')",
+    )
+    since = time.time()
+    await cell(page, ALPHA).locator("colab-run-button").click()
+    await finished(emu, ALPHA, since)
+    await expect(output(page, ALPHA)).to_have_text("training 100%\nred plain\n")
+    await expect(output(page, ALPHA).locator("span.ansi-red-fg")).to_have_text("red")

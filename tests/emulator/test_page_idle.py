@@ -14,6 +14,7 @@ from sentinel.emulator.testing import EmulatorServer
 from tests.emulator._page import (
     ALPHA,
     NB,
+    _no_page_errors,  # noqa: F401
     cell,
     connect,
     connect_button,

@@ -15,6 +15,7 @@ from tests.emulator._page import (  # _emu, _emu_module: the `emu` fixtures
     NB,
     _emu,  # noqa: F401
     _emu_module,  # noqa: F401
+    _no_page_errors,  # noqa: F401
     connect,
     connect_button,
     eventually,

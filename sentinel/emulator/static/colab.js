@@ -489,7 +489,7 @@ class App {
   }
 
   /** Runs `cells` in order as Colab does: external-notebook warning first, then a runtime, then execute. */
-  execute(cells, trigger) {
+  execute(cells) {
     const runnable = cells.filter((cell) => cell.type === 'code' && cell.state === 'idle');
     if (runnable.length === 0) return;
     if (!this.signedIn) {
@@ -504,7 +504,6 @@ class App {
     for (const cell of runnable) {
       cell.clearOutput();
       cell.setState('pending', undefined, false);
-      cell.trigger = trigger;
     }
     if (this.connected && this.socketUp) {
       for (const cell of runnable) this.sendExecute(cell);
@@ -525,13 +524,13 @@ class App {
     this.externalQueue = [];
     if (action !== 'ok') return;
     this.externalAccepted = true;
-    this.execute(queued, 'run-anyway');
+    this.execute(queued);
   }
 
   toggleRun(cell) {
     if (cell.state === 'running') this.interrupt();
     else if (cell.state === 'pending') this.cancel(cell);
-    else this.execute([cell], 'run-button');
+    else this.execute([cell]);
   }
 
   interrupt() {
@@ -548,25 +547,25 @@ class App {
   }
 
   runAll() {
-    this.execute(this.cellList.codeCells, 'runall');
+    this.execute(this.cellList.codeCells);
   }
 
   runBefore() {
     const focused = this.cellList.focused;
     const index = focused ? this.cellList.cells.indexOf(focused) : 0;
-    this.execute(this.cellList.cells.slice(0, Math.max(0, index)), 'run-before');
+    this.execute(this.cellList.cells.slice(0, Math.max(0, index)));
   }
 
   runAfter() {
     const focused = this.cellList.focused;
     const index = focused ? this.cellList.cells.indexOf(focused) : 0;
-    this.execute(this.cellList.cells.slice(Math.max(0, index)), 'run-after');
+    this.execute(this.cellList.cells.slice(Math.max(0, index)));
   }
 
   runFocused(advance, insert = false) {
     const cell = this.cellList.focused;
     if (!cell) return;
-    if (cell.type === 'code') this.execute([cell], 'shortcut');
+    if (cell.type === 'code') this.execute([cell]);
     else cell.manualExecute();
     if (insert) {
       this.cellList.insertCell('code', cell);

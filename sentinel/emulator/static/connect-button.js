@@ -152,6 +152,8 @@ export class ColabConnectButton extends HTMLElement {
     }
     const disconnect = this.menu.querySelector('[data-action=disconnect]');
     disconnect.setAttribute('aria-disabled', status.mode === 'connected' ? 'false' : 'true');
+    const connectItem = this.menu.querySelector('[data-action=connect]');
+    connectItem.setAttribute('aria-disabled', status.mode === 'connected' || busy ? 'true' : 'false');
   }
 }
 

@@ -7,7 +7,7 @@
 // Titles, bodies and button labels are verbatim from the reference; the catalogue below is the only
 // place they live.
 
-import { buttonOnPath, escapeHtml } from './elements.js';
+import { buttonOnPath } from './elements.js';
 import { events } from './events.js';
 
 const FAQ_IDLE = 'https://research.google.com/colaboratory/faq.html#idle-timeouts';
@@ -396,4 +396,3 @@ export class DialogManager {
   }
 }
 
-export { escapeHtml };

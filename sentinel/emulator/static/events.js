@@ -16,7 +16,6 @@ export class EventReporter {
     this.queue = [];
     this.sender = null;
     this.lastUserInput = 0;
-    this.ui = null;
   }
 
   /** Installs the function that writes one message to the socket; it returns false when it cannot. */

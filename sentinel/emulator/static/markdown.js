@@ -1,9 +1,7 @@
 // A small, safe Markdown renderer for text cells: headings, paragraphs, lists, code, emphasis, links.
 // Everything is escaped first; only the constructs below become markup.
 
-function escapeHtml(text) {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
-}
+import { escapeHtml } from './elements.js';
 
 function inline(text) {
   const codes = [];

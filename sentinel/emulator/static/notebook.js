@@ -113,7 +113,7 @@ export class CodeCell {
   /** Runs the cell as a click on its run button would (but never interrupts a running cell). */
   manualExecute() {
     if (this.state !== 'idle') return;
-    this.notebook.controller.execute([this], 'api');
+    this.notebook.controller.execute([this]);
   }
 
   getElement() {

@@ -3,16 +3,14 @@
 // div > div.stream.output-id-K.output_text > pre, filled while the cell runs. Carriage returns rewrite the
 // current line (progress bars) and ANSI colours become spans, as in Colab.
 
+import { escapeHtml } from './elements.js';
+
 // Very long outputs are cut from the top so a days-long training log cannot exhaust the tab.
 const MAX_LINES_PER_BLOCK = 5000;
 
 const ANSI_COLORS = ['black', 'red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white'];
 // SGR sequences carry style; every other escape sequence (cursor moves, erase) is dropped.
 const ESCAPE = /\x1b\[([0-9;?]*)([A-Za-z])|\x1b[()][0-9A-Za-z]|\x1b[=>]/g;
-
-function escapeHtml(text) {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-}
 
 class AnsiState {
   constructor() {
