@@ -91,6 +91,9 @@ class NotebookHub:
         # Serialises connect/disconnect/crash/restart/reset: they come from the page, the fault API
         # and timers at once, and two of them interleaving could orphan a kernel.
         self._lifecycle = asyncio.Lock()
+        # Set by close(): after it nothing may start a kernel, or the kernel (and its ZMQ sockets)
+        # would outlive the server.
+        self._closed = False
         self._drive_requests: dict[str, _DriveRequest] = {}
         self._drive_granted: set[tuple[str, ConsentKind]] = set()
         self._log = log.bind(notebook=name)
@@ -191,6 +194,8 @@ class NotebookHub:
         Raises:
             ValueError: the message has an unknown type or bad fields (the caller reports it).
         """
+        if self._closed:
+            return
         kind = message.get("type")
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -252,6 +257,8 @@ class NotebookHub:
             await self._connect(gpu=gpu)
 
     async def _connect(self, *, gpu: bool) -> None:
+        if self._closed:
+            return
         if self.runtime_state in ("allocating", "connected"):
             await self._broadcast_state()
             return
@@ -273,6 +280,8 @@ class NotebookHub:
         await self._allocate(gpu=gpu)
 
     async def _allocate(self, *, gpu: bool) -> None:
+        if self._closed:
+            return
         runtime_id = new_runtime_id()
         runtime = Runtime(
             runtime_id,
@@ -683,6 +692,7 @@ class NotebookHub:
 
     async def close(self) -> None:
         """Kill the runtime and close every page connection (server shutdown)."""
+        self._closed = True
         async with self._lifecycle:
             await self._stop_everything()
         for ws in list(self.clients):

@@ -317,3 +317,15 @@ async def test_concurrent_lifecycle_requests_never_orphan_a_kernel(fresh_emulato
     alive = {pid for pid in pids if process_alive(pid)}
     assert state["runtime"]["state"] == "connected"
     assert alive == {state["runtime"]["pid"]}
+
+
+async def test_a_closed_emulator_starts_no_kernel() -> None:
+    """A connect that reaches a notebook after server shutdown starts nothing (no kernel outlives the server)."""
+    emu = EmulatorServer(allocation_delay=0)
+    await emu.start()
+    hub = emu.hub("hello")
+    await emu.close()
+    await hub.handle_message({"type": "connect", "gpu": False})
+    await hub.connect(gpu=False)
+    assert hub.runtime is None
+    assert hub.snapshot()["runtime"] is None
