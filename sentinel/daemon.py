@@ -55,8 +55,9 @@ log = structlog.get_logger(__name__)
 NAVIGATION_TIMEOUT = 30.0
 # How often the main loop ticks (heartbeat, browser health, reminders).
 TICK = 1.0
-# How often the training progress is read from the resume cell's output.
-PROGRESS_INTERVAL = 5.0
+# How often the training progress is read from the resume cell's output (for /status; the demo
+# reads faster). Each read is a page evaluate, which costs idle CPU in the browser.
+PROGRESS_INTERVAL = 30.0
 
 
 def check_urls(urls: Sequence[str]) -> list[str]:

@@ -200,7 +200,7 @@ class SessionPolicy:
     on_gpu_limit: Literal["wait", "cpu", "stop"] = "wait"
     keepalive_interval: float = 60.0
     keepalive_jitter: float = 0.2
-    poll_interval: float = 5.0
+    poll_interval: float = 10.0
     backoff_base: float = 5.0
     backoff_factor: float = 2.0
     backoff_cap: float = 300.0
