@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import stat
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from sentinel.config import load_settings
 from sentinel.daemon import Daemon
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.session import SessionState
@@ -139,3 +141,75 @@ def test_daemon_rejects_bad_urls_before_starting_anything(tmp_path: Path) -> Non
             Daemon(load_settings(urls=urls, state_dir=tmp_path / "s", profile=tmp_path / "p"))
     assert not (tmp_path / "s").exists()
     assert not (tmp_path / "p").exists()
+
+
+async def test_cdp_attach_leaves_the_users_browser_running(emu: EmulatorServer, tmp_path: Path) -> None:
+    """--cdp-url: the daemon drives a browser it did not start, and detaches from it on shutdown."""
+    from sentinel.browser import choose_browser, launch_args
+
+    port = _closed_port()
+    executable = choose_browser().executable_path
+    assert executable is not None
+    user_browser = await asyncio.create_subprocess_exec(
+        str(executable),
+        "--headless=new",
+        f"--remote-debugging-port={port}",
+        f"--user-data-dir={tmp_path / 'users-profile'}",
+        *launch_args(),
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+
+        async def debugger_up() -> bool:
+            try:
+                return (await _get(f"http://127.0.0.1:{port}/json/version"))[0] == 200
+            except aiohttp.ClientError:
+                return False
+
+        await eventually(debugger_up, 20, "the user's browser listens for DevTools")
+        async with running_daemon(
+            [emu.notebook_url("plain")], tmp_path, cdp_url=f"http://127.0.0.1:{port}"
+        ) as d:
+            await settled(d, "plain")
+            assert not (tmp_path / "profile").exists(), "no profile of our own when attaching"
+        assert user_browser.returncode is None, "the daemon closed the user's browser"
+        assert await debugger_up()
+    finally:
+        user_browser.terminate()
+        await asyncio.wait_for(user_browser.wait(), 10)
+
+
+async def test_second_signal_forces_a_quick_exit(emu: EmulatorServer, tmp_path: Path) -> None:
+    """1. A shutdown step hangs (a browser that will not close). 2. SIGINT, SIGINT. 3. serve() returns at once."""
+    config = load_settings(
+        urls=[emu.notebook_url("plain")],
+        profile=tmp_path / "profile",
+        state_dir=tmp_path / "state",
+        headless=True,
+        status_addr="127.0.0.1:0",
+    )
+    daemon = Daemon(config, policy=FAST)
+    serving = asyncio.create_task(daemon.serve())
+    await asyncio.wait_for(daemon.started.wait(), 30)
+    host = daemon.host
+    assert host is not None
+    real_close = host.close
+
+    async def hang() -> None:
+        await asyncio.sleep(60)
+
+    host.close = hang  # type: ignore[method-assign]
+    try:
+        await settled(daemon, "plain")
+        daemon.handle_exit(signal.SIGINT)
+        await asyncio.sleep(0.5)
+        assert not serving.done(), "the first signal already gave up on the hanging step"
+        started = time.monotonic()
+        daemon.handle_exit(signal.SIGINT)
+        await asyncio.wait_for(serving, 5)
+        assert time.monotonic() - started < 2
+        assert daemon.force_exit
+    finally:
+        await real_close()
