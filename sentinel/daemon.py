@@ -373,6 +373,8 @@ class _Hooks(SessionHooks):
             reason = session.last_error
         d.alert(d.alerts.state_changed(session.url, new.value, reason=reason))
         d.metrics.set_blocked(session.url, new is SessionState.BLOCKED)
+        if new is SessionState.CONNECTED:
+            d.metrics.set_consecutive_failures(session.url, 0)
 
     @override
     async def reconnect_failed(self, session: Session, error: str) -> None:

@@ -412,21 +412,6 @@ class Session:
         """The frontend that recognised the page, once attached."""
         return self._frontend
 
-    def snapshot(self) -> dict[str, Any]:
-        """The ``/status`` entry of this notebook."""
-        return {
-            "url": self.url,
-            "state": self.state.value,
-            "since": self.since,
-            "reconnects": self.counters.reconnects,
-            "resumes": self.counters.resumes,
-            "crashes": self.counters.crashes,
-            "failures": self.failures,
-            "blocked_reason": self.blocked_reason.value if self.blocked_reason else None,
-            "last_error": self.last_error,
-            "runtime_id": self.runtime_id,
-        }
-
     def stop(self) -> None:
         """Ask :meth:`run` to return at its next wake-up (immediately if it is waiting)."""
         self._stopping = True
@@ -549,7 +534,7 @@ class Session:
 
     def _sleep_budget(self) -> float:
         now = self._clock()
-        deadlines = [now + self.policy.poll_interval]
+        deadlines = [self.policy.poll_interval + now]
         if self.state is SessionState.DISCONNECTED:
             deadlines.append(self._next_attempt)
         if self._next_keepalive is not None and self.state is SessionState.CONNECTED:
@@ -557,10 +542,15 @@ class Session:
         if self._blocked_until is not None and self.state is SessionState.BLOCKED:
             deadlines.append(self._blocked_until)
         if self._action_at is not None:
-            deadlines.append(self._action_at + self.policy.action_grace)
+            deadlines += [
+                self._action_at + self.policy.action_grace,
+                self._action_at + self.policy.connect_timeout,
+            ]
         if self._unclassified_since is not None and not self._bundle_written:
             deadlines.append(self._unclassified_since + self.policy.unclassified_after)
-        return max(0.02, min(deadlines) - now)
+        # Deadlines already passed were handled by the step that just ran (or cannot be acted on
+        # yet, e.g. a reconnect behind an open dialog): they must not turn the loop into a spin.
+        return max(0.02, min(d for d in deadlines if d > now) - now)
 
     # --- the policy ---------------------------------------------------------------------------
 

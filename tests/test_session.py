@@ -847,3 +847,24 @@ class TestCounting:
         assert h.session.counters.reconnects == 0
         assert h.hooks.succeeded == 0
         assert h.nb.runs == ["resume", "resume"]
+
+    async def test_a_long_allocation_does_not_spin_the_loop(self, make: Callable[..., Harness]) -> None:
+        """Waiting through a long Connecting (past the click's grace period) polls, it does not spin."""
+        h = make(SessionPolicy(poll_interval=0.5, action_grace=0.05, connect_timeout=30.0))
+        h.session._clock = asyncio.get_running_loop().time
+
+        async def hang(page: object) -> None:
+            h.frontend.calls.append(("reconnect", page, ()))
+            h.nb.connection = Connection.CONNECTING
+
+        h.frontend.reconnect = hang  # type: ignore[method-assign]
+        task = asyncio.create_task(h.session.run())
+        try:
+            await asyncio.sleep(0.3)
+            assert h.session.state is S.CONNECTING
+            before = h.calls("observe")
+            await asyncio.sleep(1.2)
+            assert h.calls("observe") - before <= 4
+        finally:
+            h.session.stop()
+            await asyncio.wait_for(task, 5)
