@@ -20,6 +20,7 @@ from sentinel.emulator.testing import EmulatorServer
 from sentinel.session import SessionState
 from tests.daemon.conftest import (
     FAST,
+    PLAIN,
     assert_resumed_once_per_runtime,
     eventually,
     resume_starts,
@@ -213,3 +214,22 @@ async def test_second_signal_forces_a_quick_exit(emu: EmulatorServer, tmp_path: 
         assert daemon.force_exit
     finally:
         await real_close()
+
+
+async def test_keepalive_holds_off_the_idle_timer(tmp_path: Path) -> None:
+    """Colab's client-side idle timer (2 s here) never fires while the daemon sends trusted input every ~1 s."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "idle.ipynb").write_text(json.dumps(PLAIN))
+    async with EmulatorServer(notebooks_dir=folder, allocation_delay=0.2, idle_timeout=2.0) as emu:
+        policy = replace(FAST, keepalive_interval=1.0)
+        async with running_daemon([emu.notebook_url("idle")], tmp_path, policy=policy) as daemon:
+            session = await settled(daemon, "idle")
+            since = time.time()
+            await asyncio.sleep(8)
+            events = await emu.events("idle", since=since)
+            assert [e for e in events if e["kind"] in ("idle.fired", "runtime.disconnected")] == []
+            inputs = [e for e in events if e["kind"] == "user.input"]
+            assert len(inputs) >= 4 and all(e["trusted"] for e in inputs)
+            assert [e for e in events if e["kind"] == "click"] == [], "keep-alive must never click"
+            assert session.counters.keepalives >= 4
