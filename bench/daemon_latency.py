@@ -167,6 +167,10 @@ async def run(disconnects: int, baseline_interval: float, spacing: float) -> dic
         "untrusted_daemon_clicks": sum(
             1 for e in daemon_events if e["kind"] == "click" and not e.get("trusted")
         ),
+        "baseline_clicks": sum(1 for e in baseline_events if e["kind"] == "click"),
+        "baseline_untrusted_clicks": sum(
+            1 for e in baseline_events if e["kind"] == "click" and not e.get("trusted")
+        ),
     }
 
 
@@ -245,6 +249,8 @@ def main() -> int:
                 "baseline_click_s": baseline,
                 "baseline_interval_s": args.baseline_interval,
                 "untrusted_daemon_clicks": result["untrusted_daemon_clicks"],
+                "baseline_clicks": result["baseline_clicks"],
+                "baseline_untrusted_clicks": result["baseline_untrusted_clicks"],
                 "targets_met": met,
             }
         )
