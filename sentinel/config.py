@@ -142,21 +142,22 @@ class Settings(BaseSettings):
 _toml_data: dict[type[BaseSettings], dict[str, Any]] = {}
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file, turning every failure into a one-line :class:`ConfigError`."""
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a one-line :class:`ConfigError` that starts with ``what``."""
+    source = f"{what} {path}"
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path}: no such file") from None
+        raise ConfigError(f"{source}: no such file") from None
     except PermissionError:
-        raise ConfigError(f"config file {path}: permission denied") from None
+        raise ConfigError(f"{source}: permission denied") from None
     except IsADirectoryError:
-        raise ConfigError(f"config file {path}: is a directory") from None
+        raise ConfigError(f"{source}: is a directory") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path}: malformed TOML: {exc}") from None
+        raise ConfigError(f"{source}: malformed TOML: {exc}") from None
     except OSError as exc:
-        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"{source}: {exc.strerror or exc}") from None
 
 
 def _describe(error: ValidationError) -> str:

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from sentinel.config import read_toml
 from sentinel.errors import ConfigError
 
 Table = Literal["css", "texts", "dialogs", "buttons"]
@@ -129,21 +129,8 @@ class SelectorSet:
         """
         if path is None:
             return self
-        source = f"selectors file {path}"
-        try:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: no such file") from None
-        except IsADirectoryError:
-            raise ConfigError(f"{source}: is a directory") from None
-        except PermissionError:
-            raise ConfigError(f"{source}: permission denied") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: malformed TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{source}: {exc.strerror or exc}") from None
-        return self.with_overrides(data, source)
+        data = read_toml(path, "selectors file")
+        return self.with_overrides(data, f"selectors file {path}")
 
 
 def _strings(value: object, source: str, where: str) -> tuple[str, ...]:
