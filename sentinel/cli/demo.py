@@ -297,8 +297,8 @@ class Demo:
         )
         if final is not None and isinstance(final.get("params_sha256"), str):
             console.print(
-                f"Final parameters sha256 {final['params_sha256'][:16]}...: the same as an uninterrupted run "
-                "([bold]sentinel demo --no-faults[/] prints it too)."
+                f"Final parameters sha256 {final['params_sha256']} "
+                "(compare with an uninterrupted run: [bold]sentinel demo --no-faults[/])."
             )
         console.print(
             "For real Colab: [bold]sentinel login[/] once (sign in by hand), then "
