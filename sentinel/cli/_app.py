@@ -93,11 +93,42 @@ def fail(message: str) -> NoReturn:
 _click_exceptions = getattr(typer, "_click", click).exceptions
 
 
+_GLOBAL_OPTIONS = ("--config", "--log-format", "--log-level")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move global options given after the command (``sentinel run --log-format json URL``) in front of it.
+
+    Click only accepts them before the command name; people type them anywhere. Arguments after ``--``
+    are left alone.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            rest.extend(argv[index:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS and rest:
+            if "=" in arg or index + 1 == len(argv):
+                front.append(arg)
+            else:
+                front.extend(argv[index : index + 2])
+                index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sentinel`` console script: errors become one line and exit code 2."""
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     try:
         # Without standalone mode, click returns a command's `typer.Exit(code)` instead of raising it.
-        returned = app(args=argv, standalone_mode=False)
+        returned = app(args=args, standalone_mode=False)
     except UsageError as exc:
         fail(str(exc))
     except (_click_exceptions.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as exc:

@@ -56,3 +56,27 @@ def test_malformed_toml_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "malformed TOML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "--log-format", "json", "U"], ["--log-format", "json", "run", "U"]),
+        (["emulator", "--config=s.toml", "--port", "1"], ["--config=s.toml", "emulator", "--port", "1"]),
+        (["--log-level", "debug", "run", "U"], ["--log-level", "debug", "run", "U"]),
+        (["run", "--", "--log-level", "x"], ["run", "--", "--log-level", "x"]),
+    ],
+)
+def test_global_options_may_follow_the_command(argv: list[str], expected: list[str]) -> None:
+    """`sentinel run --log-format json URL` means the same as `sentinel --log-format json run URL`."""
+    from sentinel.cli._app import hoist_global_options
+
+    assert hoist_global_options(argv) == expected
+
+
+def test_global_option_after_the_command_takes_effect(tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text("[emulator]\nport = 70000\n")
+    result = sentinel("emulator", "--config", str(config))
+    assert result.returncode == 2
+    assert "emulator.port" in result.stderr
