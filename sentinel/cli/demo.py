@@ -431,6 +431,8 @@ class _Script:
             if time.monotonic() >= self._human_at and session.page is not None:
                 self._captcha = _Captcha.DISMISSED
                 self._feed.add("a person dismisses the captcha in sentinel's browser", "cyan")
+                # The demo plays the person here, on the emulator's page; the daemon itself never
+                # touches a captcha (its selectors live in sentinel/frontends/colab.py).
                 await session.page.locator("colab-recaptcha-dialog mwc-button").click()
         elif state == "connected":
             fault.recovered_at = time.time()
