@@ -7,11 +7,9 @@ import base64
 import enum
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import pytest
-from aiohttp import web
 from structlog.testing import capture_logs
 
 from sentinel.config import load_settings
@@ -27,51 +25,16 @@ from sentinel.notify import (
     notebook_name,
     suggest_action,
 )
+from tests._sink import Sink, serve_sink
 
 NB = "https://colab.research.google.com/drive/1AbCdEf"
 OTHER = "http://127.0.0.1:8765/notebooks/train.ipynb"
 
 
-@dataclass
-class Sink:
-    """A local HTTP endpoint that apprise's json:// plugin posts to."""
-
-    port: int = 0
-    received: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    # While set to an Event, answers wait for it: a slow service.
-    hold: asyncio.Event | None = None
-    status: int = 200
-
-    def url(self, path: str = "hook", userinfo: str = "") -> str:
-        return f"json://{userinfo}127.0.0.1:{self.port}/{path}"
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        self.headers.append(dict(request.headers))
-        self.arrived.set()
-        if self.hold is not None:
-            await self.hold.wait()
-        return web.Response(status=self.status, text="ok")
-
-
 @pytest.fixture(name="sink")
 async def _sink() -> AsyncIterator[Sink]:
-    sink = Sink()
-    app = web.Application()
-    app.router.add_post("/{path}", sink.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    sink.port = runner.addresses[0][1]
-    try:
+    async with serve_sink() as sink:
         yield sink
-    finally:
-        if sink.hold is not None:
-            sink.hold.set()
-        await runner.cleanup()
 
 
 def free_port_with_nothing_listening() -> int:

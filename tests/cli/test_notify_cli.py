@@ -7,12 +7,12 @@ import os
 import socket
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
+
+from tests._sink import Sink, serve_sink
 
 
 @dataclass(frozen=True)
@@ -22,33 +22,10 @@ class Result:
     stderr: str
 
 
-@dataclass
-class Sink:
-    port: int = 0
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-    def url(self, path: str = "hook", userinfo: str = "") -> str:
-        return f"json://{userinfo}127.0.0.1:{self.port}/{path}"
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append({"path": request.path, **await request.json()})
-        return web.Response(text="ok")
-
-
 @pytest.fixture(name="sink")
 async def _sink() -> AsyncIterator[Sink]:
-    sink = Sink()
-    app = web.Application()
-    app.router.add_post("/{path}", sink.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    sink.port = runner.addresses[0][1]
-    try:
+    async with serve_sink() as sink:
         yield sink
-    finally:
-        await runner.cleanup()
 
 
 async def sentinel(*args: str, **extra_env: str) -> Result:

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from sentinel.config import load_settings
 from sentinel.daemon import Daemon
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.session import Session, SessionPolicy, SessionState
+from tests._sink import Sink, serve_sink
 
 UIS = ("2022", "2023", "2025")
 RESUME_CELL = "resume"
@@ -87,42 +87,10 @@ async def emu(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Emulato
         yield server
 
 
-class NotifySink:
-    """A local HTTP endpoint for apprise's ``json://`` URLs; keeps every message posted."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/notify", self._post)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"json://127.0.0.1:{port}/notify"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _post(self, request: web.Request) -> web.Response:
-        self.messages.append(await request.json())
-        return web.json_response({"ok": True})
-
-    def titles(self) -> list[str]:
-        return [str(m.get("title", "")) for m in self.messages]
-
-
 @pytest.fixture(scope="module")
-async def sink() -> AsyncIterator[NotifySink]:
-    server = NotifySink()
-    await server.start()
-    yield server
-    await server.stop()
+async def sink() -> AsyncIterator[Sink]:
+    async with serve_sink() as server:
+        yield server
 
 
 @asynccontextmanager

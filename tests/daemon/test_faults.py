@@ -19,9 +19,9 @@ import pytest
 from sentinel.daemon import Daemon
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.session import BlockedReason, SessionState
+from tests._sink import Sink
 from tests.daemon.conftest import (
     UIS,
-    NotifySink,
     assert_resumed_once_per_runtime,
     eventually,
     resume_starts,
@@ -34,10 +34,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 async def fleet(
-    emu: EmulatorServer, sink: NotifySink, tmp_path_factory: pytest.TempPathFactory
+    emu: EmulatorServer, sink: Sink, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Daemon]:
     urls = [emu.notebook_url(f"g{ui}", ui=ui, external="github") for ui in UIS]
-    async with running_daemon(urls, tmp_path_factory.mktemp("fleet"), notify=(sink.url,)) as daemon:
+    async with running_daemon(urls, tmp_path_factory.mktemp("fleet"), notify=(sink.url(),)) as daemon:
         for ui in UIS:
             await settled(daemon, f"g{ui}", within=60)
         yield daemon
@@ -143,9 +143,7 @@ async def test_captcha_blocks_is_never_clicked_and_recovers(
     await eventually(lambda: session.state is SessionState.CONNECTED, 10, "connected again")
 
 
-async def test_gpu_limit_waits_blocked_then_recovers(
-    emu: EmulatorServer, fleet: Daemon, sink: NotifySink
-) -> None:
+async def test_gpu_limit_waits_blocked_then_recovers(emu: EmulatorServer, fleet: Daemon, sink: Sink) -> None:
     """--on-gpu-limit wait: blocked + notified, dialog closed, retried after quota_retry, then resumed once."""
     name = "g2025"
     session = await settled(fleet, name)
@@ -184,16 +182,16 @@ async def test_too_many_sessions_blocks_then_recovers(emu: EmulatorServer, fleet
 
 
 async def test_signed_out_blocks_notifies_and_never_clicks(
-    emu: EmulatorServer, fleet: Daemon, sink: NotifySink
+    emu: EmulatorServer, fleet: Daemon, sink: Sink
 ) -> None:
     """Signed out: blocked + notified; a disconnect meanwhile is left alone; signed in again: recovered."""
     name = "g2022"
     session = await settled(fleet, name)
-    since, seen = time.time(), len(sink.messages)
+    since, seen = time.time(), len(sink.received)
     await emu.inject(name, "sign_out")
     await eventually(lambda: session.blocked_reason is BlockedReason.SIGNED_OUT, 10, "blocked(signed_out)")
     await eventually(lambda: any("g2022 is blocked" in t for t in sink.titles()[seen:]), 10, "notification")
-    body = next(m["message"] for m in sink.messages[seen:] if "g2022 is blocked" in m["title"])
+    body = next(m["message"] for m in sink.received[seen:] if "g2022 is blocked" in m["title"])
     assert "Reason: signed_out" in body
     assert "sentinel login" in body
     await emu.inject(name, "idle_disconnect")
