@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from playwright.async_api import Locator, Page
+from playwright.async_api import Error, Locator, Page
 
 from sentinel.emulator.events import Event
 from sentinel.emulator.testing import EmulatorServer
@@ -37,3 +37,17 @@ async def run_cell(page: Page, emu: EmulatorServer, cell_id: str, name: str = "h
 def output(page: Page, cell_id: str) -> Locator:
     """The cell's output area (a locator)."""
     return page.locator(f"#cell-{cell_id} .output")
+
+
+async def click_closing(button: Locator) -> None:
+    """Click a button whose click closes its own page, as the consent popup's last "Continue" does.
+
+    The page can close before Chromium acknowledges the click, and Playwright then fails the click with
+    "Target page, context or browser has been closed". Here that is the expected outcome, so the error
+    counts only if the page is still open.
+    """
+    try:
+        await button.click()
+    except Error:
+        if not button.page.is_closed():
+            raise

@@ -10,7 +10,7 @@ import aiohttp
 from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
-from tests.emulator._browser import open_notebook, output, run_cell, set_cell_text
+from tests.emulator._browser import click_closing, open_notebook, output, run_cell, set_cell_text
 from tests.emulator._pagesocket import PageSocket, page_socket
 
 MOUNT = "from google.colab import drive\ndrive.mount('/content/drive')"
@@ -177,7 +177,7 @@ async def test_drive_consent_popup_flow_end_to_end_in_chromium(
     popup = await _consent_in_popup(page, emu, "hello4drive1")
     await popup.locator('[data-identifier="user@example.com"]').click()
     await popup.get_by_label("Select all").check()
-    await popup.get_by_role("button", name="Continue").click()
+    await click_closing(popup.get_by_role("button", name="Continue"))
     mounted = await emu.wait_for_event("hello", "drive.mounted")
     assert mounted["request_kind"] == "drive"
     await expect(output(page, "hello4drive1")).to_have_text("Mounted at /content/drive")
@@ -217,7 +217,7 @@ async def test_declining_in_the_popup_fails_the_mount_cell(
     await open_notebook(page, emu)
     popup = await _consent_in_popup(page, emu, "hello4drive1")
     await popup.locator('[data-identifier="user@example.com"]').click()
-    await popup.get_by_role("button", name="Cancel").click()
+    await click_closing(popup.get_by_role("button", name="Cancel"))
     refused = await emu.wait_for_event("hello", "drive.refused")
     assert refused["error"] == "access-denied"
     finished = await emu.wait_for_event(

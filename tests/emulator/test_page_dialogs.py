@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
+from tests.emulator._browser import click_closing
 from tests.emulator._page import (  # _emu, _emu_module: the `emu` fixtures
     ALPHA,
     NB,
@@ -431,7 +432,7 @@ async def test_drive_popup_flow(page: Page, emu: EmulatorServer) -> None:
             else:
                 if how == "grant":
                     await popup.get_by_label("Select all").check()
-                await popup.get_by_role("button", name="Continue").click()
+                await click_closing(popup.get_by_role("button", name="Continue"))
         done = await finished(emu, ALPHA, since)
         if how == "grant":
             assert done["error"] is False
