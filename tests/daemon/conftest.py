@@ -129,9 +129,14 @@ async def running_daemon(
 
 
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], within: float = 15.0, what: str = ""
+    check: Callable[[], bool | Awaitable[bool]],
+    within: float = 30.0,
+    what: str | Callable[[], str] = "",
 ) -> None:
-    """Poll ``check`` until true; fail with ``what`` after ``within`` seconds."""
+    """Poll ``check`` until true; fail with ``what`` (called then, if callable) after ``within`` seconds.
+
+    ``within`` is a bound for a loaded CI machine, not a speed requirement: benchmarks measure speed.
+    """
     deadline = time.monotonic() + within
     while True:
         result = check()
@@ -140,7 +145,7 @@ async def eventually(
         if result:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
+            raise AssertionError(f"not within {within} s: {what() if callable(what) else what}")
         await asyncio.sleep(0.05)
 
 
@@ -149,7 +154,7 @@ def session_for(daemon: Daemon, name: str) -> Session:
     return next(s for s in daemon.sessions if f"/notebooks/{name}?" in s.url or s.url.endswith(f"/{name}"))
 
 
-async def settled(daemon: Daemon, name: str, within: float = 20.0) -> Session:
+async def settled(daemon: Daemon, name: str, within: float = 40.0) -> Session:
     """Wait until ``name`` is connected with no cell running and no dialog open; return its session."""
     session = session_for(daemon, name)
 
@@ -159,7 +164,11 @@ async def settled(daemon: Daemon, name: str, within: float = 20.0) -> Session:
             session.state is SessionState.CONNECTED and obs is not None and not obs.busy and not obs.dialogs
         )
 
-    await eventually(calm, within, f"{name} connected, idle, no dialog (state {session.state})")
+    await eventually(
+        calm,
+        within,
+        lambda: f"{name} connected, idle, no dialog (state {session.state}, seen {session.observation})",
+    )
     return session
 
 

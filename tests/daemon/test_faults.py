@@ -65,7 +65,7 @@ async def test_start_up_walks_every_consent(emu: EmulatorServer, fleet: Daemon, 
     # Every click the daemon made was trusted input.
     assert all(e.get("trusted") is True for e in clicks(events, ""))
     await assert_resumed_once_per_runtime(emu, name)
-    await eventually(lambda: fleet.snapshot().notebooks[UIS.index(ui)].progress == "step 1/1", 10, "progress")
+    await eventually(lambda: fleet.snapshot().notebooks[UIS.index(ui)].progress == "step 1/1", 30, "progress")
 
 
 @pytest.mark.parametrize(("ui", "kind"), [*[(ui, "idle_disconnect") for ui in UIS], ("2025", "max_lifetime")])
@@ -132,7 +132,7 @@ async def test_captcha_blocks_is_never_clicked_and_recovers(
     session = await settled(fleet, name)
     since = time.time()
     await emu.inject(name, "captcha")
-    await eventually(lambda: session.state is SessionState.BLOCKED, 10, "blocked")
+    await eventually(lambda: session.state is SessionState.BLOCKED, 30, "blocked")
     assert session.blocked_reason is BlockedReason.CAPTCHA
     await asyncio.sleep(2)  # two safety polls and any observer reports
     events = await emu.events(name, since=since)
@@ -140,7 +140,7 @@ async def test_captcha_blocks_is_never_clicked_and_recovers(
     assert not [e for e in events if e["kind"] == "user.input"], "sentinel produced input under the captcha"
     # The human dismisses it.
     await session.page.locator("colab-recaptcha-dialog mwc-button").click()
-    await eventually(lambda: session.state is SessionState.CONNECTED, 10, "connected again")
+    await eventually(lambda: session.state is SessionState.CONNECTED, 30, "connected again")
 
 
 async def test_gpu_limit_waits_blocked_then_recovers(emu: EmulatorServer, fleet: Daemon, sink: Sink) -> None:
@@ -150,20 +150,20 @@ async def test_gpu_limit_waits_blocked_then_recovers(emu: EmulatorServer, fleet:
     since = time.time()
     await emu.inject(name, "gpu_limit")
     await emu.inject(name, "idle_disconnect")
-    await eventually(lambda: session.state is SessionState.BLOCKED, 10, "blocked")
+    await eventually(lambda: session.state is SessionState.BLOCKED, 30, "blocked")
     assert session.blocked_reason is BlockedReason.GPU_LIMIT
     closed = await emu.wait_for_event(
         name, "dialog.closed", since=since, predicate=lambda e: e.get("dialog") == "gpu_limit"
     )
     assert closed["button"] == "Close"
-    await eventually(lambda: any("g2025 is blocked" in t for t in sink.titles()), 10, "blocked notification")
+    await eventually(lambda: any("g2025 is blocked" in t for t in sink.titles()), 30, "blocked notification")
     await emu.wait_for_event(
         name, "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
     )
     await settled(fleet, name)
     await assert_resumed_once_per_runtime(emu, name, since)
     await eventually(
-        lambda: any("g2025 is back to normal" in t for t in sink.titles()), 10, "recovery notification"
+        lambda: any("g2025 is back to normal" in t for t in sink.titles()), 30, "recovery notification"
     )
 
 
@@ -173,7 +173,7 @@ async def test_too_many_sessions_blocks_then_recovers(emu: EmulatorServer, fleet
     since = time.time()
     await emu.inject(name, "too_many_sessions")
     await emu.inject(name, "idle_disconnect")
-    await eventually(lambda: session.blocked_reason is BlockedReason.TOO_MANY_SESSIONS, 10, "blocked")
+    await eventually(lambda: session.blocked_reason is BlockedReason.TOO_MANY_SESSIONS, 30, "blocked")
     await emu.wait_for_event(
         name, "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
     )
@@ -189,8 +189,8 @@ async def test_signed_out_blocks_notifies_and_never_clicks(
     session = await settled(fleet, name)
     since, seen = time.time(), len(sink.received)
     await emu.inject(name, "sign_out")
-    await eventually(lambda: session.blocked_reason is BlockedReason.SIGNED_OUT, 10, "blocked(signed_out)")
-    await eventually(lambda: any("g2022 is blocked" in t for t in sink.titles()[seen:]), 10, "notification")
+    await eventually(lambda: session.blocked_reason is BlockedReason.SIGNED_OUT, 30, "blocked(signed_out)")
+    await eventually(lambda: any("g2022 is blocked" in t for t in sink.titles()[seen:]), 30, "notification")
     body = next(m["message"] for m in sink.received[seen:] if "g2022 is blocked" in m["title"])
     assert "Reason: signed_out" in body
     assert "sentinel login" in body
@@ -206,7 +206,7 @@ async def test_signed_out_blocks_notifies_and_never_clicks(
     await settled(fleet, name)
     await assert_resumed_once_per_runtime(emu, name, since)
     await eventually(
-        lambda: any("g2022 is back to normal" in t for t in sink.titles()[seen:]), 10, "recovery"
+        lambda: any("g2022 is back to normal" in t for t in sink.titles()[seen:]), 30, "recovery"
     )
 
 
@@ -219,7 +219,7 @@ async def test_page_crash_reopens_the_tab_without_a_new_resume(emu: EmulatorServ
     cdp = await page.context.new_cdp_session(page)
     with pytest.raises(Exception):  # noqa: B017  # the renderer dies mid-call
         await cdp.send("Page.crash")
-    await eventually(lambda: session.page is not None and session.page is not page, 15, "a new page")
+    await eventually(lambda: session.page is not None and session.page is not page, 30, "a new page")
     await settled(fleet, name)
     assert session.runtime_id == runtime
     assert await resume_starts(emu, name, since) == {}
@@ -260,7 +260,7 @@ async def test_chromium_sigkill_is_relaunched(emu: EmulatorServer, fleet: Daemon
     runtimes = [s.runtime_id for s in sessions]
     since = time.time()
     os.kill(_chromium_main_pid(fleet.settings.profile.resolve()), signal.SIGKILL)
-    await eventually(lambda: fleet.host is not None and fleet.host.restarts == 1, 20, "relaunched")
+    await eventually(lambda: fleet.host is not None and fleet.host.restarts == 1, 30, "relaunched")
     for ui in UIS:
         await settled(fleet, f"g{ui}", within=30)
     assert [s.runtime_id for s in sessions] == runtimes

@@ -92,8 +92,8 @@ async def test_each_notebook_fails_on_its_own(emu: EmulatorServer, tmp_path: Pat
         by_url = {s.url: s for s in daemon.sessions}
         await eventually(
             lambda: all(by_url[u].state is SessionState.ERROR for u in (no_marker, refused, missing)),
-            20,
-            "three errors",
+            40,
+            lambda: f"three errors; states: { {u: (s.state, s.last_error) for u, s in by_url.items()} }",
         )
         assert "# sentinel: resume" in (by_url[no_marker].last_error or "")
         assert "did not load" in (by_url[refused].last_error or "")
@@ -169,7 +169,7 @@ async def test_cdp_attach_leaves_the_users_browser_running(emu: EmulatorServer, 
             except aiohttp.ClientError:
                 return False
 
-        await eventually(debugger_up, 20, "the user's browser listens for DevTools")
+        await eventually(debugger_up, 30, "the user's browser listens for DevTools")
         async with running_daemon(
             [emu.notebook_url("plain")], tmp_path, cdp_url=f"http://127.0.0.1:{port}"
         ) as d:

@@ -124,6 +124,7 @@ def fresh_runtime(work: Path, drive: Path, workers: int = 0) -> Iterator[Kernel]
         "SENTINEL_DEMO_PROJECT": "demo",
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": "1",  # as in the emulator's runtimes: spinning OpenMP threads crawl on busy cores
     }
     kernel = Kernel(work, env)
     try:
