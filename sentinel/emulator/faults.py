@@ -20,6 +20,7 @@ class FaultKind(enum.StrEnum):
     TOO_MANY_SESSIONS = "too_many_sessions"  # the next connect fails with the sessions dialog
     CAPTCHA = "captcha"  # the page shows colab-recaptcha-dialog now
     STILL_THERE = "still_there"  # the page shows "Are you still there?" now
+    UNKNOWN_DIALOG = "unknown_dialog"  # the page shows a dialog no Colab release has shown yet
     SIGN_OUT = "sign_out"
     SIGN_IN = "sign_in"
     ALLOCATION_DELAY = "allocation_delay"  # connects from now on take `seconds`

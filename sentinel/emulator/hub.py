@@ -638,8 +638,8 @@ class NotebookHub:
                 self.pending_faults.add(fault.kind)
             case FaultKind.CAPTCHA:
                 await self.broadcast({"type": "show", "what": "captcha"})
-            case FaultKind.STILL_THERE:
-                await self.broadcast({"type": "show", "what": "still_there"})
+            case FaultKind.STILL_THERE | FaultKind.UNKNOWN_DIALOG:
+                await self.broadcast({"type": "show", "what": fault.kind.value})
             case FaultKind.SIGN_OUT:
                 await self._set_signed_in(False)
             case FaultKind.SIGN_IN:

@@ -8,6 +8,7 @@ Drive consent, credentials and OAuth popup flows of that generation.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -141,6 +142,53 @@ async def test_captcha_blocks_is_never_clicked_and_recovers(
     # The human dismisses it.
     await session.page.locator("colab-recaptcha-dialog mwc-button").click()
     await eventually(lambda: session.state is SessionState.CONNECTED, 30, "connected again")
+
+
+@pytest.mark.parametrize("ui", UIS)
+async def test_an_unknown_dialog_is_left_alone_bundled_and_reported(
+    emu: EmulatorServer, fleet: Daemon, sink: Sink, ui: str
+) -> None:
+    """1. A dialog no pattern matches ("Something new in Colab") opens.
+    2. Nothing on it is clicked.
+    3. After ``unclassified_after`` (3 s here, 30 s by default): one debug bundle in <state dir>/debug
+       (screenshot, DOM snapshot with the dialog's text, facts) and one notification that names it.
+    4. A person closes it: the notebook carries on, and no further bundle is written.
+    """
+    name = f"g{ui}"
+    session = await settled(fleet, name)
+    debug = fleet.settings.state_dir / "debug"
+    before = set(debug.iterdir()) if debug.exists() else set()
+    since, seen = time.time(), len(sink.received)
+    await emu.inject(name, "unknown_dialog")
+    title = f"sentinel: {name} shows something sentinel does not recognise"
+    await eventually(lambda: title in sink.titles()[seen:], 30, "the unrecognised-page notification")
+
+    bundles = set(debug.iterdir()) - before
+    assert len(bundles) == 1, bundles
+    bundle = bundles.pop()
+    assert (bundle / "page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Something new in Colab" in (bundle / "dom.html").read_text(encoding="utf-8")
+    facts = json.loads((bundle / "facts.json").read_text(encoding="utf-8"))
+    assert facts["observation"]["dialogs"] == ["unknown"]
+    assert "Something new in Colab" in facts["observation"]["unclassified"]
+    message = next(m["message"] for m in sink.received[seen:] if m["title"] == title)
+    assert f"Debug bundle: {bundle}" in message
+    assert "Something new in Colab" in message
+    events = await emu.events(name, since=since)
+    assert clicks(events, "") == [], "sentinel clicked something on a dialog it does not know"
+    assert closed_with(events, "unknown_dialog") == []
+
+    # A person reads the notification and closes the dialog.
+    await session.page.get_by_role("button", name="Not now").click()
+    closed = await emu.wait_for_event(
+        name, "dialog.closed", since=since, predicate=lambda e: e.get("dialog") == "unknown_dialog"
+    )
+    assert closed["button"] == "Not now"
+    await settled(fleet, name)
+    await asyncio.sleep(fleet.policy.unclassified_after + 1)
+    assert set(debug.iterdir()) - before == {bundle}
+    assert [t for t in sink.titles()[seen:] if t == title] == [title]
+    assert session.state is SessionState.CONNECTED
 
 
 async def test_gpu_limit_waits_blocked_then_recovers(emu: EmulatorServer, fleet: Daemon, sink: Sink) -> None:

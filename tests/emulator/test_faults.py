@@ -170,9 +170,9 @@ async def test_too_many_sessions_fails_the_next_connect_then_clears(fresh_emulat
         await page.connect()
 
 
-@pytest.mark.parametrize("kind", ["captcha", "still_there"])
+@pytest.mark.parametrize("kind", ["captcha", "still_there", "unknown_dialog"])
 async def test_prompts_are_shown_on_the_page_now(fresh_emulator: EmulatorServer, kind: str) -> None:
-    """captcha and still_there reach every connected page as `show`."""
+    """captcha, still_there and unknown_dialog reach every connected page as `show`."""
     async with page_socket(fresh_emulator) as page, page_socket(fresh_emulator) as other:
         start, other_start = page.mark(), other.mark()
         await fresh_emulator.inject("hello", kind)
@@ -248,6 +248,7 @@ class TestOnThePage:
             ("idle_disconnect", True, "runtime_disconnected", "Runtime disconnected"),
             ("max_lifetime", True, "runtime_disconnected", "Runtime disconnected"),
             ("still_there", False, "still_there", "Are you still there?"),
+            ("unknown_dialog", False, "unknown_dialog", "Something new in Colab"),
         ],
     )
     async def test_faults_that_open_a_dialog_now(

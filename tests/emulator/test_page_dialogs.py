@@ -75,6 +75,12 @@ EXPECTED: dict[str, tuple[str, str, list[str]]] = {
         ["Cancel", "Sign in"],
     ),
     "still_there": ("Are you still there?", "", ["Yes"]),
+    # Made up for the emulator (fault unknown_dialog): a dialog no sentinel pattern matches.
+    "unknown_dialog": (
+        "Something new in Colab",
+        "This stands for a dialog that no Colab release has shown so far.",
+        ["Not now", "Show me"],
+    ),
 }
 
 # Dialogs the 2025 page renders as md-dialog with everything inside its shadow root.
@@ -131,6 +137,7 @@ async def _trigger(dialog: str, page: Page, emu: EmulatorServer, ui: str) -> Non
         "too_many_sessions": lambda: _inject_then_connect(page, emu, "too_many_sessions"),
         "sign_in_required": lambda: _signed_out_run(page, emu),
         "still_there": lambda: emu.inject(NB, "still_there"),
+        "unknown_dialog": lambda: emu.inject(NB, "unknown_dialog"),
     }
     await actions[dialog]()
 

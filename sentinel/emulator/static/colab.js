@@ -469,6 +469,7 @@ class App {
   onShow(what) {
     if (what === 'captcha') showCaptcha(this.ui);
     else if (what === 'still_there') this.dialogs.show('still_there');
+    else if (what === 'unknown_dialog') this.dialogs.show('unknown_dialog');
     else if (what === 'sign_in_required') {
       // The server refused the executions it was sent; nothing of them will run.
       for (const cell of this.awaiting) cell.setState('idle');

@@ -111,6 +111,18 @@ export const CATALOGUE = {
     buttons: [{ label: 'Yes', action: 'ok' }],
     className: 'yes-no-dialog',
   }),
+  // Not from the reference, on purpose: the stand-in for a dialog a future Colab release adds (fault
+  // `unknown_dialog`). No pattern of sentinel's matches it, so the daemon must leave it alone, write
+  // a debug bundle and tell a person.
+  unknown_dialog: () => ({
+    title: 'Something new in Colab',
+    body: '<p>This stands for a dialog that no Colab release has shown so far.</p>',
+    buttons: [
+      { label: 'Not now', action: 'cancel' },
+      { label: 'Show me', action: 'ok' },
+    ],
+    className: 'yes-no-dialog',
+  }),
   disconnect_confirm: () => ({
     title: 'Disconnect and delete runtime',
     body: '<p>Are you sure you want to disconnect and delete this runtime? Files and state in the runtime will be lost.</p>',
