@@ -155,6 +155,33 @@ class BrowserHost:
         context.on("close", lambda _: self._gone("context closed"))
         if browser is not None:
             browser.on("disconnected", lambda _: self._gone("browser disconnected"))
+        await self._prime_bindings(context)
+
+    async def _prime_bindings(self, context: BrowserContext) -> None:
+        """Expose a first binding in the context now, on a throwaway page, before any notebook opens.
+
+        Playwright's first ``expose_binding`` in a context installs its own binding in every page of
+        the context, once, and remembers the outcome. If a page closes meanwhile, that failure is
+        kept: every later ``expose_binding`` in the context fails with "Target page, context or
+        browser has been closed", although the page is open. The daemon closes and reopens pages
+        that fail to load while other pages install their observer, so under load it lost every
+        notebook of the browser that way (tests/daemon/test_browser_host.py). Done here, nothing
+        else is opening or closing pages.
+
+        Raises:
+            BrowserError: it failed; the next :meth:`ensure` relaunches the browser.
+        """
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            page = await context.new_page()
+            try:
+                await page.expose_binding("__sentinelPrime", lambda _source: None)
+            finally:
+                await page.close()
+        except PlaywrightError as exc:
+            self._alive = False
+            raise BrowserError(f"the browser did not take Playwright's binding: {_first_line(exc)}") from exc
 
     def _gone(self, why: str) -> None:
         if self._alive and not self._closing:

@@ -47,11 +47,11 @@ def map_playwright_errors(action: str) -> Iterator[None]:
         yield
     except PlaywrightTimeoutError as exc:
         if is_closed_error(exc):
-            raise BrowserError(f"{action}: the page or browser closed") from exc
+            raise BrowserError(f"{action}: the page or browser closed ({_first_line(exc)})") from exc
         raise SelectorNotFoundError(f"{action}: {_first_line(exc)}") from exc
     except PlaywrightError as exc:
         if is_closed_error(exc):
-            raise BrowserError(f"{action}: the page or browser closed") from exc
+            raise BrowserError(f"{action}: the page or browser closed ({_first_line(exc)})") from exc
         raise FrontendError(f"{action}: {_first_line(exc)}") from exc
 
 
