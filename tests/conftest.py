@@ -1,13 +1,21 @@
-"""Shared fixtures: one Playwright and one real Chromium per test session, a fresh context per test."""
+"""Shared fixtures: pytest-playwright's browser fixtures on Debian's Chromium, and the session emulator.
+
+The browser fixtures are pytest-playwright-asyncio's own chain (``playwright`` -> ``browser_type`` ->
+``launch_browser`` -> ``browser`` -> ``new_context`` / ``context`` -> ``page``, all on the session
+loop), so its options work for every browser test: ``--headed``, ``--slowmo``, ``--tracing``,
+``--screenshot``, ``--video``. pyproject's addopts keep a trace and a screenshot of every failed
+browser test under ``test-results/``. Only how Chromium is launched is ours (below).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from sentinel.browser import choose_browser, launch_args
+from sentinel.browser import launch_args, system_chromium
 from sentinel.emulator.testing import EmulatorServer
 
 # Assertions wait up to 15 s instead of Playwright's 5: a bound for a busy 2-core CI machine, not a
@@ -16,38 +24,41 @@ expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
-async def playwright() -> AsyncIterator[Playwright]:
-    async with async_playwright() as pw:
-        yield pw
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """The plugin's launch options (``--headed``, ``--slowmo``, ``--browser-channel``) for sentinel's Chromium.
+
+    Debian's /usr/bin/chromium unless ``--browser-channel`` names another, with sentinel's flags
+    (``--no-sandbox`` as root, no background networking), exactly as the daemon launches it.
+    """
+    options = dict(browser_type_launch_args)
+    if "channel" not in options:
+        found = system_chromium()
+        if found is not None:
+            options["executable_path"] = str(found)
+    options["args"] = [*launch_args(), *options.get("args", ())]
+    return options
 
 
 @pytest.fixture(scope="session")
-async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
-    choice = choose_browser()
-    browser = await playwright.chromium.launch(
-        headless=True,
-        executable_path=choice.executable_path,
-        channel=choice.channel,
-        args=launch_args(),
-    )
-    yield browser
-    await browser.close()
+def base_url() -> str | None:
+    """No ``--base-url``: each test builds its URLs from its emulator's port 0 address.
+
+    Also replaces the plugin's fallback ``base_url``, a session fixture on a class instance that
+    pytest 9 deprecates with a warning (an error under ``filterwarnings = error``).
+    """
+    return None
 
 
-@pytest.fixture
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+@pytest.fixture(autouse=True)
+def _no_leaked_contexts(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a browser test that left a context open (the plugin closes only those ``new_context`` made)."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser: Browser = request.getfixturevalue("browser")
     before = len(browser.contexts)
-    ctx = await browser.new_context()
-    yield ctx
-    await ctx.close()
-    assert len(browser.contexts) == before, (
-        "Test failed to close a context it created via the browser fixture."
-    )
-
-
-@pytest.fixture
-async def page(context: BrowserContext) -> Page:
-    return await context.new_page()
+    yield
+    assert len(browser.contexts) == before, "Test failed to close a context it created via the browser fixture."
 
 
 # ---- the emulator (owned by the emulator server engineer) ---------------------------------------

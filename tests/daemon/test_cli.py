@@ -9,11 +9,11 @@ import stat
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Playwright
+from playwright.async_api import BrowserType
 
-from sentinel.browser import choose_browser, launch_args
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.statestore import StateStore
 
@@ -173,12 +173,13 @@ async def test_bad_config_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert len(err.strip().splitlines()) == 1 and "resume_marker" in err
 
 
-async def test_profile_in_use_by_another_browser_exits_2(playwright: Playwright, tmp_path: Path) -> None:
+async def test_profile_in_use_by_another_browser_exits_2(
+    browser_type: BrowserType, browser_type_launch_args: dict[str, Any], tmp_path: Path
+) -> None:
+    """Another browser holds the profile: `sentinel run` exits 2 with one line saying so."""
     profile = tmp_path / "profile"
-    choice = choose_browser()
-    other = await playwright.chromium.launch_persistent_context(
-        str(profile), headless=True, executable_path=choice.executable_path, args=launch_args()
-    )
+    # pytest-playwright's route to a persistent profile: the suite's launch options, our own directory.
+    other = await browser_type.launch_persistent_context(str(profile), **browser_type_launch_args)
     try:
         proc = await _sentinel(
             "run",
