@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from sentinel.frontends.base import Connection, Dialog
+from sentinel.frontends.base import Connection, Dialog, Observation, SignalKind
 from sentinel.frontends.colab import classify
+from sentinel.frontends.colab._classify import changes
 
 
 def facts(**over: Any) -> dict[str, Any]:
@@ -66,6 +68,33 @@ class TestConnection:
         assert classify(facts(connect={"found": False, "text": ""}, kernel=gone)).connection is (
             Connection.DISCONNECTED
         )
+
+    @pytest.mark.parametrize(
+        ("button", "kernel", "expected"),
+        [
+            # Button and kernel disagree: wait (never click Connect on a live runtime).
+            ("Connect", {"state": "connected", "connected": True}, Connection.CONNECTING),
+            ("", {"state": "connect", "connected": False}, Connection.CONNECTING),
+            # A button text nobody knows: the kernel decides.
+            ("Something new", {"state": "connected", "connected": True}, Connection.CONNECTED),
+            ("Something new", {"state": "allocating", "connected": False}, Connection.CONNECTING),
+            # No state string: isConnected() alone says connected.
+            ("Something new", {"state": None, "connected": True}, Connection.CONNECTED),
+            ("Something new", {"state": None, "connected": False}, Connection.UNKNOWN),
+            # "connected" while isConnected() is false (the socket is down): not connected yet.
+            (None, {"state": "connected", "connected": False}, Connection.CONNECTING),
+            ("", {"state": "connected", "connected": False}, Connection.CONNECTING),
+        ],
+    )
+    def test_kernel_state_overrides_the_button_text(
+        self, button: str | None, kernel: dict[str, Any], expected: Connection
+    ) -> None:
+        """Kernel and button agree: that; the button unknown: the kernel; they disagree: CONNECTING."""
+        connect = {"found": False, "text": ""} if button is None else {"found": True, "text": button}
+        kernel = {"running": False, "managed_id": "vm-1", **kernel}
+        observation = classify(facts(connect=connect, kernel=kernel))
+        assert observation.connection is expected
+        assert observation.runtime_id == ("vm-1" if expected is Connection.CONNECTED else None)
 
 
 class TestDialogs:
@@ -130,6 +159,34 @@ class TestDialogs:
         assert observation.dialogs == (Dialog.CAPTCHA, Dialog.STILL_THERE)
         assert observation.needs_human is Dialog.CAPTCHA
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            (
+                "Runtime disconnected. Complete the reCAPTCHA to reconnect. I'm not a robot",
+                Dialog.CAPTCHA,
+            ),
+            (
+                "Google sign-in required. Your runtime has been disconnected; sign in to reconnect. Sign in",
+                Dialog.SIGN_IN_REQUIRED,
+            ),
+            (
+                "Runtime disconnected. You cannot currently connect to a GPU due to usage limits in Colab."
+                " Close Connect without GPU",
+                Dialog.GPU_LIMIT,
+            ),
+            (
+                "Runtime disconnected. You have too many active sessions. Cancel Manage sessions",
+                Dialog.TOO_MANY_SESSIONS,
+            ),
+        ],
+    )
+    def test_a_dialog_about_two_topics_is_the_one_that_needs_more(self, text: str, expected: Dialog) -> None:
+        """A text matching two dialogs is the one a human must see (captcha, sign-in) or a quota, not a reconnect."""
+        observation = classify(facts(dialogs=[{"tag": "mwc-dialog", "text": text}]))
+        assert observation.dialogs == (expected,)
+        assert observation.unclassified is None
+
 
 class TestRest:
     def test_busy_from_model_or_dom(self) -> None:
@@ -154,3 +211,40 @@ class TestRest:
         assert observation.signed_in is False
         assert classify(facts(account_link=True)).signed_in is True
         assert classify(facts()).signed_in is None
+
+
+class TestChanges:
+    """The observer's change detection: which SignalKinds a new classification reports."""
+
+    BASE = Observation(
+        connection=Connection.CONNECTED,
+        connect_text="",
+        dialogs=(),
+        signed_in=True,
+        busy=False,
+        runtime_id="vm-1",
+        crash_toast=None,
+        unclassified=None,
+    )
+
+    @pytest.mark.parametrize(
+        ("field", "value", "expected"),
+        [
+            ("busy", True, {SignalKind.CELLS}),
+            ("connection", Connection.CONNECTING, {SignalKind.CONNECTION}),
+            ("connect_text", "RAM Disk", {SignalKind.CONNECTION}),
+            ("dialogs", (Dialog.STILL_THERE,), {SignalKind.DIALOG}),
+            ("unclassified", "Something new", {SignalKind.DIALOG}),
+            ("crash_toast", "Your session crashed", {SignalKind.TOAST}),
+            ("signed_in", False, {SignalKind.AUTH}),
+            ("runtime_id", "vm-2", {SignalKind.RUNTIME}),
+        ],
+    )
+    def test_one_field_changes_one_kind(self, field: str, value: object, expected: set[SignalKind]) -> None:
+        """Each field maps to its own kind; a busy flip alone is a CELLS signal."""
+        assert changes(self.BASE, replace(self.BASE, **{field: value})) == expected
+
+    def test_first_report_is_loaded_and_an_equal_one_is_nothing(self) -> None:
+        """No previous observation: LOADED; the same observation again: no change, no Signal."""
+        assert changes(None, self.BASE) == {SignalKind.LOADED}
+        assert changes(self.BASE, replace(self.BASE)) == set()
