@@ -1,4 +1,9 @@
-"""``sentinel run URL [URL ...]``: keep the listed notebooks alive until SIGINT/SIGTERM."""
+"""``sentinel run [URL ...]``: keep the listed notebooks alive until SIGINT/SIGTERM.
+
+With no URL on the command line the notebooks come from ``SENTINEL_URLS`` or the TOML file (how the
+container image runs). ``--headed`` where no display exists runs the browser on a virtual display
+(Xvfb, ``--xvfb``), stopped again when the daemon stops.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,28 @@ from typing import Annotated
 import typer
 
 from sentinel.cli._app import app, settings_from
+from sentinel.cli._defaults import default_of, env_of
 
 
 @app.command()
 def run(
     ctx: typer.Context,
     urls: Annotated[
-        list[str], typer.Argument(metavar="URL...", help="Notebook URLs (http:// or https://), one tab each.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            metavar="URL",
+            help="Notebook URLs (http:// or https://), one window each. None: SENTINEL_URLS or the config file.",
+            show_default=False,
+        ),
+    ] = None,
     profile: Annotated[
         Path | None,
-        typer.Option(
-            help="Browser profile dir (created 0700). \\[default: profiles/default]", show_default=False
-        ),
+        typer.Option(help=f"Browser profile dir (created 0700). {default_of('profile')}", show_default=False),
     ] = None,
     browser_path: Annotated[
         Path | None,
         typer.Option(
-            help="Chromium/Chrome executable to drive. [env: SENTINEL_BROWSER_PATH]", show_default=False
+            help=f"Chromium/Chrome executable to drive. {env_of('browser_path')}", show_default=False
         ),
     ] = None,
     channel: Annotated[
@@ -35,7 +44,19 @@ def run(
     headless: Annotated[
         bool | None,
         typer.Option(
-            "--headless/--headed", help="Hide or show the browser. \\[default: headed when a display exists]"
+            "--headless/--headed",
+            help="Hide or show the browser; --headed without a display uses a virtual one (see --xvfb). "
+            "\\[default: headed when a display exists]",
+        ),
+    ] = None,
+    xvfb: Annotated[
+        str | None,
+        typer.Option(
+            "--xvfb",
+            metavar="auto|always|never",
+            help="Virtual display (Xvfb) for a headed browser: auto (when no display exists), always, never. "
+            + default_of("xvfb"),
+            show_default=False,
         ),
     ] = None,
     cdp_url: Annotated[
@@ -47,19 +68,21 @@ def run(
     state_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Where resume state and debug bundles go (0700). \\[default: state]", show_default=False
+            help=f"Where resume state and debug bundles go (0700). {default_of('state_dir')}",
+            show_default=False,
         ),
     ] = None,
     keepalive_interval: Annotated[
         float | None,
         typer.Option(
-            help="Mean seconds between keep-alive inputs (±20 %). \\[default: 60]", show_default=False
+            help=f"Mean seconds between keep-alive inputs (±20 %). {default_of('keepalive_interval')}",
+            show_default=False,
         ),
     ] = None,
     resume_marker: Annotated[
         str | None,
         typer.Option(
-            help="Text that marks the resume cell. \\[default: '# sentinel: resume']", show_default=False
+            help=f"Text that marks the resume cell. {default_of('resume_marker')}", show_default=False
         ),
     ] = None,
     no_resume: Annotated[
@@ -75,7 +98,8 @@ def run(
         str | None,
         typer.Option(
             metavar="wait|cpu|stop",
-            help="GPU usage limit: wait (blocked, retried), cpu (connect without GPU), stop. \\[default: wait]",
+            help="GPU usage limit: wait (blocked, retried), cpu (connect without GPU), stop. "
+            + default_of("on_gpu_limit"),
             show_default=False,
         ),
     ] = None,
@@ -94,14 +118,14 @@ def run(
     status_addr: Annotated[
         str | None,
         typer.Option(
-            help="HOST:PORT of /healthz, /status, /metrics. \\[default: 127.0.0.1:8731]", show_default=False
+            help=f"HOST:PORT of /healthz, /status, /metrics. {default_of('status_addr')}", show_default=False
         ),
     ] = None,
     frontend: Annotated[
         str | None,
         typer.Option(
             metavar="auto|colab",
-            help="Which notebook UI; auto recognises Colab by its DOM. \\[default: auto]",
+            help=f"Which notebook UI; auto recognises Colab by its DOM. {default_of('frontend')}",
             show_default=False,
         ),
     ] = None,
@@ -109,11 +133,12 @@ def run(
     """Keep Colab notebooks alive: reconnect, answer dialogs, run the resume cell once per fresh runtime."""
     settings = settings_from(
         ctx,
-        urls=urls,
+        urls=urls or None,
         profile=profile,
         browser_path=browser_path,
         channel=channel,
         headless=headless,
+        xvfb=xvfb,
         cdp_url=cdp_url,
         state_dir=state_dir,
         keepalive_interval=keepalive_interval,
@@ -126,9 +151,27 @@ def run(
         status_addr=status_addr,
         frontend=frontend,
     )
+    from sentinel.config import display_available, process_env
     from sentinel.daemon import Daemon
+    from sentinel.display import wants_virtual_display
 
+    # A browser reached over CDP draws wherever it was started: no display of ours to give it.
+    virtual = settings.cdp_url is None and wants_virtual_display(
+        settings.xvfb, headless=settings.headless, display_available=display_available()
+    )
+    if virtual:
+        settings = settings.model_copy(update={"headless": False})
     # Everything that can be wrong with the input (URLs, selectors file, notification URLs) is
-    # checked here, before a browser starts.
+    # checked here, before a display or a browser starts.
     daemon = Daemon(settings)
-    raise typer.Exit(daemon.run())
+    if not virtual:
+        raise typer.Exit(daemon.run())
+
+    from sentinel.cli._screen import reinstall, sigterm_unwinds
+    from sentinel.display import VirtualDisplay
+
+    with sigterm_unwinds(), VirtualDisplay(process_env()) as screen:
+        daemon.browser_env = screen.env
+        code = daemon.run()
+        reinstall()
+    raise typer.Exit(code)

@@ -123,7 +123,7 @@ BAD_INPUT = [
     (["run", "ftp://example.com/x"], "not a notebook URL"),
     (["run", "colab.research.google.com/drive/x"], "not a notebook URL"),
     (["run", "http://127.0.0.1:1/a", "http://127.0.0.1:1/a"], "given twice"),
-    (["run"], "Missing argument"),
+    (["run"], "no notebook URL given"),
     (["run", "http://127.0.0.1:1/a", "--bogus"], "No such option"),
     (["run", "http://127.0.0.1:1/a", "--on-gpu-limit", "never"], "on_gpu_limit"),
     (["run", "http://127.0.0.1:1/a", "--keepalive-interval", "0"], "keepalive_interval"),
