@@ -1,19 +1,16 @@
-"""Shared pieces of the page tests: a real emulator over small test notebooks, and page helpers.
+"""Shared pieces of the page tests: small test notebooks and page helpers (the fixtures: conftest.py).
 
-The page tests drive the real notebook page in real Chromium (the `page` fixture of tests/conftest.py)
-against a real emulator; nothing is mocked. Test modules import the fixtures they use from here.
+The page tests drive the real notebook page in real Chromium (pytest-playwright's `page` fixture)
+against a real emulator; nothing is mocked.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.async_api import Locator, Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
@@ -45,30 +42,6 @@ def write_notebooks(folder: Path) -> Path:
         }
         (folder / f"{name}.ipynb").write_text(json.dumps(document), encoding="utf-8")
     return folder
-
-
-@pytest.fixture(scope="module", name="emu_module")
-async def _emu_module(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmulatorServer]:
-    """One emulator per test module (kernels are the slow part, not the server)."""
-    folder = write_notebooks(tmp_path_factory.mktemp("notebooks"))
-    async with EmulatorServer(notebooks_dir=folder, allocation_delay=0.1, idle_timeout=3600) as emu:
-        yield emu
-
-
-@pytest.fixture(name="emu")
-async def _emu(emu_module: EmulatorServer) -> AsyncIterator[EmulatorServer]:
-    """The module's emulator, reset (no runtime, no faults, empty event log) for this test."""
-    await emu_module.reset()
-    yield emu_module
-
-
-@pytest.fixture(name="no_page_errors", autouse=True)
-async def _no_page_errors(page: Page) -> AsyncIterator[None]:
-    """Fails the test if the page threw an uncaught exception (its JS must stay clean)."""
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield
-    assert errors == [], f"uncaught exceptions in the page: {errors}"
 
 
 async def open_page(page: Page, emu: EmulatorServer, ui: str = "2025", **query: str) -> None:
@@ -134,21 +107,3 @@ async def set_text(page: Page, cell_id: str, text: str) -> None:
 async def kinds(emu: EmulatorServer, kind: str, since: float | None = None) -> list[dict[str, Any]]:
     """The logged events of ``kind`` (after ``since``)."""
     return [event for event in await emu.events(NB, since) if event["kind"] == kind]
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], within: float = 10.0
-) -> Any:
-    """Poll ``probe()`` until ``done(value)``; returns that value (Playwright's Python API has no expect.poll).
-
-    Raises:
-        AssertionError: not done within ``within`` seconds; says what the last value was.
-    """
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still {value!r} after {within:g} s")
-        await asyncio.sleep(0.05)

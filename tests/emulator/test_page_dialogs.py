@@ -11,17 +11,14 @@ import pytest
 from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
+from tests._eventually import eventually
 from tests.emulator._browser import click_closing
-from tests.emulator._page import (  # _emu, _emu_module: the `emu` fixtures
+from tests.emulator._page import (
     ALPHA,
     NB,
-    _emu,  # noqa: F401
-    _emu_module,  # noqa: F401
-    _no_page_errors,  # noqa: F401
     cell,
     connect,
     connect_button,
-    eventually,
     finished,
     kinds,
     open_page,
@@ -313,7 +310,11 @@ async def test_run_anyway_is_disabled_for_the_first_second(page: Page, emu: Emul
     await page.keyboard.press("Control+F9")
     run_anyway = page.get_by_role("button", name="Run anyway")
     await expect(run_anyway).to_be_enabled()
-    await eventually(lambda: page.evaluate("() => window.__probe.length"), lambda n: n == 3)
+
+    async def probed_three_times() -> None:
+        assert await page.evaluate("() => window.__probe.length") == 3
+
+    await eventually(probed_three_times)
     assert await page.evaluate("() => window.__probe") == [
         ["shown", True],
         ["900ms", True],
@@ -386,10 +387,12 @@ async def test_crash_toast_offers_runtime_logs_and_a_fresh_runtime_follows(
     assert await _describe(page) == []
     connected = await emu.wait_for_event(NB, "runtime.connected", since=since)
     assert connected["runtime_id"] != first
-    await eventually(
-        lambda: page.evaluate("() => colab.global.notebook.kernel.endpoint.managedId"),
-        lambda managed: managed == connected["runtime_id"],
-    )
+
+    async def kernel_has_the_new_runtime() -> None:
+        managed = await page.evaluate("() => colab.global.notebook.kernel.endpoint.managedId")
+        assert managed == connected["runtime_id"]
+
+    await eventually(kernel_has_the_new_runtime)
     await toast.locator("a.toast-action").click()
     await expect(page.locator("#side-panel .side-panel-title")).to_have_text("Runtime logs")
     await expect(page.locator("#side-panel .runtime-logs")).to_contain_text("runtime.crashed")

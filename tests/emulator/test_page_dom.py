@@ -9,19 +9,16 @@ import pytest
 from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
-from tests.emulator._page import (  # _emu, _emu_module: the `emu` fixtures
+from tests._eventually import eventually
+from tests.emulator._page import (
     ALPHA,
     BETA,
     GAMMA,
     INTRO,
     NB,
-    _emu,  # noqa: F401
-    _emu_module,  # noqa: F401
-    _no_page_errors,  # noqa: F401
     cell,
     connect,
     connect_button,
-    eventually,
     finished,
     kinds,
     open_page,
@@ -105,7 +102,8 @@ async def test_connect_button_texts_through_the_lifecycle(page: Page, emu: Emula
     await expect(button).to_have_text("Allocating" if ui == "2022" else "Connecting")
     assert await page.evaluate("() => colab.global.notebook.kernel.getState()") == "allocating"
     event = await emu.wait_for_event(NB, "runtime.connected", since=since)
-    tooltip = await eventually(lambda: button.get_attribute("tooltiptext"), lambda t: t and "RAM" in t)
+    await expect(button).to_have_attribute("tooltiptext", re.compile(r"\bRAM\b"))
+    tooltip = await button.get_attribute("tooltiptext")
     assert tooltip == (
         "Connected to Python 3 Google Compute Engine backend (GPU)\n"
         "RAM: 1.3/12.7 GB\nDisk: 26.9/107.7 GB\nGPU RAM: 0.0/15.0 GB"
@@ -257,7 +255,12 @@ async def test_colab_global_notebook_api(page: Page, emu: EmulatorServer) -> Non
 
 
 async def _wait_started(emu: EmulatorServer, since: float, count: int) -> list[dict]:
-    return await eventually(lambda: kinds(emu, "cell.started", since), lambda found: len(found) >= count)
+    async def started() -> list[dict]:
+        found = await kinds(emu, "cell.started", since)
+        assert len(found) >= count, f"{len(found)} of {count} cells started: {found}"
+        return found
+
+    return await eventually(started)
 
 
 async def test_synthetic_and_real_clicks_are_told_apart_in_the_event_log(

@@ -11,14 +11,13 @@ import pytest
 from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
+from tests._eventually import eventually
 from tests.emulator._page import (
     ALPHA,
     NB,
-    _no_page_errors,  # noqa: F401
     cell,
     connect,
     connect_button,
-    eventually,
     finished,
     kinds,
     open_page,
@@ -89,6 +88,7 @@ async def test_trusted_input_resets_the_timer(page: Page, emu: EmulatorServer) -
     await connect(page, emu)
     since = time.time()
     deadline = time.monotonic() + 2.5 * IDLE
+    # Input for a fixed period (not a poll): the timer must NOT fire during it.
     while time.monotonic() < deadline:
         await page.keyboard.press("Shift")
         await asyncio.sleep(0.3)
@@ -125,7 +125,11 @@ async def test_synthetic_events_from_page_scripts_do_not_reset_the_timer(
     fired = await emu.wait_for_event(NB, "idle.fired", since=since)
     # The synthetic clicks were still coming when the timer fired.
     count = await page.evaluate("() => window.__synthetic")
-    await eventually(lambda: page.evaluate("() => window.__synthetic"), lambda now: now > count)
+
+    async def still_clicking() -> None:
+        assert await page.evaluate("() => window.__synthetic") > count
+
+    await eventually(still_clicking)
     await page.evaluate("() => clearInterval(window.__synthTimer)")
     synthetic = [e for e in await kinds(emu, "click", since) if e["target"] == "connect-dropdown"]
     assert synthetic and all(e["trusted"] is False for e in synthetic)

@@ -9,17 +9,14 @@ import pytest
 from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
-from tests.emulator._page import (  # _emu, _emu_module: the `emu` fixtures
+from tests._eventually import eventually
+from tests.emulator._page import (
     ALPHA,
     BETA,
     GAMMA,
     NB,
-    _emu,  # noqa: F401
-    _emu_module,  # noqa: F401
-    _no_page_errors,  # noqa: F401
     cell,
     connect,
-    eventually,
     finished,
     kinds,
     open_page,
@@ -35,8 +32,12 @@ async def _click_into(page: Page, cell_id: str) -> None:
 
 
 async def _started(emu: EmulatorServer, since: float, count: int) -> list[str]:
-    found = await eventually(lambda: kinds(emu, "cell.started", since), lambda events: len(events) >= count)
-    return [event["cell_id"] for event in found]
+    async def started() -> list[str]:
+        found = [event["cell_id"] for event in await kinds(emu, "cell.started", since)]
+        assert len(found) >= count, f"{len(found)} of {count} cells started: {found}"
+        return found
+
+    return await eventually(started)
 
 
 @pytest.mark.parametrize("modifier", ["Control", "Meta"])

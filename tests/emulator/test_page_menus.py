@@ -8,17 +8,14 @@ import time
 from playwright.async_api import Locator, Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
-from tests.emulator._page import (  # _emu, _emu_module: the `emu` fixtures
+from tests._eventually import eventually
+from tests.emulator._page import (
     ALPHA,
     BETA,
     GAMMA,
     NB,
-    _emu,  # noqa: F401
-    _emu_module,  # noqa: F401
-    _no_page_errors,  # noqa: F401
     connect,
     connect_button,
-    eventually,
     finished,
     kinds,
     open_page,
@@ -68,7 +65,13 @@ async def test_a_script_click_on_a_menu_item_does_nothing(page: Page, emu: Emula
         }"""
     )
     assert busy is False
-    ignored = await eventually(lambda: kinds(emu, "click", since), lambda found: len(found) == 1)
+
+    async def one_click_logged() -> list[dict]:
+        found = await kinds(emu, "click", since)
+        assert len(found) == 1, found
+        return found
+
+    ignored = await eventually(one_click_logged)
     assert (ignored[0]["target"], ignored[0]["trusted"], ignored[0]["ignored"]) == (
         "menu:runall",
         False,

@@ -11,6 +11,7 @@ import time
 from playwright.async_api import Page, expect
 
 from sentinel.emulator.testing import EmulatorServer
+from tests._eventually import consistently, eventually
 from tests.emulator._browser import open_notebook, output, run_cell, set_cell_text
 from tests.emulator._pagesocket import page_socket, process_alive
 
@@ -193,8 +194,12 @@ async def test_closing_the_page_keeps_the_runtime_and_a_new_page_sees_it(
     async with page_socket(emu) as page:
         runtime_id = await page.connect()
         await page.run("set", "z = 'kept'")
-    await asyncio.sleep(0.2)
-    assert (await emu.state("hello"))["runtime"]["state"] == "connected"
+
+    async def still_connected() -> None:
+        assert (await emu.state("hello"))["runtime"]["state"] == "connected"
+
+    # The runtime must NOT stop once the socket is gone: a bounded wait for something not happening.
+    await consistently(still_connected, duration=0.5)
     async with page_socket(emu) as page:
         state = await page.wait_type("state")
         assert state["runtime"] == {"id": runtime_id, "state": "connected", "gpu": True}
@@ -309,14 +314,19 @@ async def test_concurrent_lifecycle_requests_never_orphan_a_kernel(fresh_emulato
             emu.inject("hello", "crash_oom"),
         )
         await page.connect()
-        await asyncio.sleep(1.0)  # let any straggling allocation finish before counting kernels
-        state = await emu.state("hello")
-    pids = {
-        e["pid"] for e in await emu.events("hello") if e["kind"] in ("runtime.connected", "runtime.restarted")
-    }
-    alive = {pid for pid in pids if process_alive(pid)}
-    assert state["runtime"]["state"] == "connected"
-    assert alive == {state["runtime"]["pid"]}
+
+        async def one_live_kernel() -> None:
+            state = await emu.state("hello")
+            events = await emu.events("hello")
+            pids = {e["pid"] for e in events if e["kind"] in ("runtime.connected", "runtime.restarted")}
+            alive = {pid for pid in pids if process_alive(pid)}
+            assert state["runtime"]["state"] == "connected"
+            assert alive == {state["runtime"]["pid"]}, f"live kernels {alive}, runtime {state['runtime']}"
+
+        await eventually(one_live_kernel)
+        # A straggling allocation must not leave a second kernel later either (a bounded wait for
+        # something not happening).
+        await consistently(one_live_kernel, duration=1.0)
 
 
 async def test_a_closed_emulator_starts_no_kernel() -> None:
