@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both bootstrap .venv first.
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean image
 
 demo:
 	@scripts/bootstrap.sh
@@ -23,3 +23,15 @@ bench:
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache
+
+# The container image, colab-sentinel:local (docs/deploy.md). Debian's docker.io client has BuildKit
+# built in; a newer client without the buildx plugin does not, so prefer /usr/bin/docker. Where pip
+# trusts an extra CA bundle (a TLS-intercepting proxy), it reaches the build as a secret, never a layer.
+DOCKER ?= $(shell test -x /usr/bin/docker && echo /usr/bin/docker || echo docker)
+IMAGE ?= colab-sentinel:local
+comma := ,
+PIP_CA ?= $(shell (python3 -m pip config get global.cert 2>/dev/null || echo "$$PIP_CERT") | head -n1)
+image:
+	DOCKER=$(DOCKER) scripts/base-image.sh debian:bookworm-slim
+	DOCKER_BUILDKIT=1 $(DOCKER) build --network host -f docker/Dockerfile -t $(IMAGE) \
+		$(if $(wildcard $(PIP_CA)),--secret id=pip_ca$(comma)src=$(PIP_CA)) .
