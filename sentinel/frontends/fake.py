@@ -48,10 +48,15 @@ class FakeNotebook:
 
     Attributes:
         cells: cell id -> source, in notebook order.
+        outputs: cell id -> the text ``cell_output`` returns (tests may script it directly).
+        prints: cell id -> what the cell prints when it runs (copied into ``outputs`` then).
         connect_outcome: dialogs the next connects show instead of connecting, consumed one per
             connect (e.g. ``[Dialog.GPU_LIMIT]``), as the emulator's sticky connect faults do.
         runs: ids of the cells run, in order (``run_cell_with_marker`` and ``run_all``).
-        answers: every ``(dialog, action)`` answered.
+        answers: every ``(dialog, action)`` answered through ``answer``.
+        clicks: every control the frontend pressed, as the emulator logs them: ``"connect"`` (the
+            connect button), ``"dialog:<dialog>:<action>"`` (``reconnect`` pressing Reconnect in the
+            disconnect dialog included), ``"run:<cell id>"``, ``"menu:runall"``.
         keepalives: how many keepalive inputs were made.
         oauth_popups: how many OAuth popups were completed.
         connects: how many connects were requested (reconnect, Reconnect, Connect without GPU).
@@ -67,9 +72,11 @@ class FakeNotebook:
     recognised: bool = True
     cells: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    prints: dict[str, str] = field(default_factory=dict)
     connect_outcome: list[Dialog] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
     answers: list[tuple[Dialog, Action]] = field(default_factory=list)
+    clicks: list[str] = field(default_factory=list)
     keepalives: int = 0
     oauth_popups: int = 0
     connects: int = 0
@@ -213,12 +220,21 @@ class FakeFrontend(Frontend):
         self._enter("keepalive", page).keepalives += 1
 
     async def reconnect(self, page: Any) -> None:
-        """Reconnect through the dialog if open, else the connect button; refuses while connected."""
+        """As ColabFrontend: Reconnect in the disconnect dialog whenever it is open, else the connect button.
+
+        The dialog comes first, whatever the button reads (on Colab its Reconnect only connects when
+        no runtime is up). Another open dialog, or a runtime connected or connecting, is a FrontendError.
+        """
         nb = self._enter("reconnect", page)
-        if nb.connection in (Connection.CONNECTED, Connection.CONNECTING):
-            raise FrontendError(f"runtime is {nb.connection}; not clicking the connect button")
         if Dialog.RUNTIME_DISCONNECTED in nb.dialogs:
-            nb.dialogs.remove(Dialog.RUNTIME_DISCONNECTED)
+            await self._press(nb, Dialog.RUNTIME_DISCONNECTED, Action.RECONNECT)
+            return
+        if nb.dialogs:
+            shown = ", ".join(nb.dialogs)
+            raise FrontendError(f"a dialog is open ({shown}); answer it before reconnecting")
+        if nb.connection is not Connection.DISCONNECTED:
+            raise FrontendError(f"not clicking the connect button: the runtime is {nb.connection}")
+        nb.clicks.append("connect")
         await nb.connect_now()
 
     async def answer(self, page: Any, dialog: Dialog, action: Action) -> None:
@@ -228,13 +244,18 @@ class FakeFrontend(Frontend):
         if dialog not in nb.dialogs:
             raise SelectorNotFoundError(f"dialog {dialog} is not open")
         nb.answers.append((dialog, action))
+        await self._press(nb, dialog, action)
+
+    async def _press(self, nb: FakeNotebook, dialog: Dialog, action: Action) -> None:
+        # The button closes its dialog; Reconnect and Connect without GPU then connect, as Colab's
+        # do, unless a runtime is already up (Colab's connect() returns at once then).
+        nb.clicks.append(f"dialog:{dialog}:{action}")
         nb.dialogs.remove(dialog)
         if dialog is Dialog.UNKNOWN:
             nb.unclassified = None
-        if action is Action.RECONNECT:
-            await nb.connect_now()
-        elif action is Action.CONNECT_WITHOUT_GPU:
-            await nb.connect_now(gpu=False)
+        connects = action in (Action.RECONNECT, Action.CONNECT_WITHOUT_GPU)
+        if connects and nb.connection is Connection.DISCONNECTED:
+            await nb.connect_now(gpu=action is Action.RECONNECT)
         else:
             await nb.emit(SignalKind.DIALOG)
 
@@ -249,7 +270,10 @@ class FakeFrontend(Frontend):
             raise FrontendError("a cell is running or queued; not starting the resume cell")
         for cell_id, source in nb.cells.items():
             if marker in source:
+                nb.clicks.append(f"run:{cell_id}")
                 nb.runs.append(cell_id)
+                if cell_id in nb.prints:
+                    nb.outputs[cell_id] = nb.prints[cell_id]
                 nb.busy = True
                 await nb.emit(SignalKind.CELLS)
                 return cell_id
@@ -258,7 +282,9 @@ class FakeFrontend(Frontend):
     async def run_all(self, page: Any) -> None:
         """Start every cell in order."""
         nb = self._enter("run_all", page)
+        nb.clicks.append("menu:runall")
         nb.runs.extend(nb.cells)
+        nb.outputs.update({cell_id: text for cell_id, text in nb.prints.items() if cell_id in nb.cells})
         nb.busy = bool(nb.cells)
         await nb.emit(SignalKind.CELLS)
 
