@@ -233,8 +233,9 @@ class VirtualDisplay:
         try:
             xvfb.start()  # type: ignore[no-untyped-call]
         except XStartError:
+            why = _last_line(logfile)
             self.stop()
-            raise UsageError(f"Xvfb did not start: {_last_line(logfile)}") from None
+            raise UsageError(f"Xvfb did not start: {why}") from None
         except BaseException:
             self.stop()
             raise
@@ -378,6 +379,7 @@ class VncServer:
             "vnc.started",
             url=self.url,
             vnc_port=self.vnc_port,
+            pids=self.pids,
             display=self._display.name,
             password_set=self._password is not None,
         )
