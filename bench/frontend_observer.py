@@ -25,7 +25,7 @@ from playwright.async_api import Page, async_playwright
 from sentinel.browser import choose_browser, launch_args
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.frontends.base import Action, Connection, Dialog, Signal
-from sentinel.frontends.colab import _PAGE_JS, ColabFrontend
+from sentinel.frontends.colab import PAGE_JS, ColabFrontend
 
 NB = "hello"
 
@@ -119,7 +119,7 @@ async def run(runs: int, ui: str) -> None:
 
             per_collect_ms = await page.evaluate(
                 f"""(cfg) => {{
-                  const api = ({_PAGE_JS})(cfg);
+                  const api = ({PAGE_JS})(cfg);
                   api.collect();
                   const start = performance.now();
                   for (let i = 0; i < 200; i++) api.collect();

@@ -11,10 +11,17 @@ import re
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from sentinel.errors import ConfigError
 from sentinel.log import LogFormat, LogLevel
@@ -69,7 +76,8 @@ class Settings(BaseSettings):
     emulator: EmulatorSettings = EmulatorSettings()
 
     # --- the daemon (`sentinel run`, `sentinel login`) ---
-    urls: list[str] = Field(default_factory=list, description="notebook URLs to keep alive")
+    # NoDecode: SENTINEL_URLS is a plain list ("URL URL" or "URL,URL"), not JSON (see _split_urls).
+    urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="notebook URLs to keep alive")
     profile: Path = Path("profiles/default")
     browser_path: Path | None = None
     channel: str | None = Field(default=None, description="Playwright channel, e.g. 'chrome'")
@@ -93,6 +101,36 @@ class Settings(BaseSettings):
     )
     frontend: Literal["auto", "colab"] = "auto"
     shutdown_timeout: float = Field(default=10.0, gt=0, le=120)
+
+    # --- headed Chromium without a screen, and sign-in over noVNC (sentinel/display.py) ---
+    xvfb: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="virtual display (Xvfb): auto when headed and no display exists, always, or never",
+    )
+    vnc_host: str = Field(default="127.0.0.1", description="address noVNC listens on (sentinel login --vnc)")
+    vnc_port: int = Field(default=6080, ge=0, le=65535, description="noVNC's port; 0 picks a free one")
+    vnc_password: SecretStr | None = Field(
+        default=None, description="password a VNC viewer must give (VNC uses its first 8 characters)"
+    )
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in re.split(r"[\s,]+", value) if part]
+        return value
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_are_notebooks(cls, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for url in value:
+            key = notebook_key(url)
+            if key in seen:
+                twice = url if seen[key] == url else f"{seen[key]} and {url}"
+                raise ValueError(f"one notebook listed twice: {twice}")
+            seen[key] = url
+        return value
 
     @field_validator("status_addr")
     @classmethod
@@ -135,6 +173,33 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = InitSettingsSource(settings_cls, init_kwargs=_toml_data.get(settings_cls, {}))
         return (init_settings, env_settings, toml)
+
+
+def notebook_key(url: str) -> str:
+    """``url`` checked as a notebook URL and normalised, so one notebook given twice is seen as one.
+
+    Scheme and host are lower-cased, a default port and the fragment (Colab's ``#scrollTo=...``)
+    dropped, and a trailing slash removed.
+
+    Raises:
+        ValueError: not an ``http(s)://host/...`` URL, or its port is not a number in 1-65535.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a notebook URL ({exc}): {url!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not a notebook URL (expected http:// or https://...): {url!r}")
+    if port == 0:
+        raise ValueError(f"not a notebook URL (port 0): {url!r}")
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, host, parts.path.rstrip("/") or "/", parts.query, ""))
 
 
 # The TOML file's contents for the Settings being built. load_settings() fills it just before
@@ -215,6 +280,14 @@ def _blames_file(error: ValidationError, data: dict[str, Any]) -> bool:
             return False
         node = node[part]
     return True
+
+
+def process_env() -> dict[str, str]:
+    """A copy of this process's environment, for child processes (Xvfb, x11vnc, the browser) to extend.
+
+    Lives here because this module is the one place that reads the environment.
+    """
+    return dict(os.environ)
 
 
 def display_available() -> bool:

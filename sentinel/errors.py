@@ -6,6 +6,7 @@ The tree::
     ├── UsageError            bad input from the user; the CLI prints one line and exits 2
     │   ├── ConfigError       a setting is invalid (flag, env var, TOML file)
     │   ├── ProfileLockedError  another browser holds the profile directory
+    │   ├── BrowserChoiceError  the browser the user named does not start (or cannot be reached)
     │   └── StateDirLockedError another sentinel holds the state directory
     ├── BrowserError          the browser closed, crashed or could not start
     ├── FrontendError         the page did not look like the frontend we expected
@@ -37,6 +38,10 @@ class ProfileLockedError(UsageError):
 
 class StateDirLockedError(UsageError):
     """Raised when another sentinel process holds the state directory's lock."""
+
+
+class BrowserChoiceError(UsageError):
+    """Raised when the browser the user named (``--browser-path``, ``--channel``, ``--cdp-url``) does not start or answer."""
 
 
 class BrowserError(SentinelError):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -217,6 +218,7 @@ class AlertKind(StrEnum):
     BLOCKED = "blocked"
     ERROR = "error"
     FAILING = "failing"
+    UNRECOGNISED = "unrecognised"
     REMINDER = "reminder"
     RECOVERED = "recovered"
 
@@ -380,6 +382,13 @@ class AlertPolicy:
         """A reconnect for ``url`` worked; the failure count starts over (recovery waits for ``connected``)."""
         self._notebook(url).failures = 0
         return []
+
+    def unclassified(self, url: str, detail: str, bundle: Path | None, *, seconds: float) -> list[Alert]:
+        """The page of ``url`` has shown something nobody recognises for ``seconds``: one warning, with the bundle."""
+        where = f"\nDebug bundle: {bundle}" if bundle else ""
+        title = f"sentinel: {notebook_name(url)} shows something sentinel does not recognise"
+        body = f"{url}\nFor {seconds:g} s the page has shown: {detail[:300]}{where}"
+        return [Alert(AlertKind.UNRECOGNISED, url, title, body, Level.WARNING)]
 
     def forget(self, url: str) -> None:
         """Stop tracking ``url`` (the notebook was removed)."""

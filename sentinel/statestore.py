@@ -116,7 +116,7 @@ class StateStore:
         except BaseException:
             os.close(lock_fd)
             raise
-        log.info("statestore.opened", state_dir=str(directory), notebooks=len(records))
+        log.debug("statestore.opened", state_dir=str(directory), notebooks=len(records))
         return cls(directory, lock_fd, records)
 
     @property
@@ -180,7 +180,7 @@ class StateStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-            log.info("statestore.closed", state_dir=str(self._dir))
+            log.debug("statestore.closed", state_dir=str(self._dir))
 
     def __enter__(self) -> Self:
         return self

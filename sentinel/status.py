@@ -277,14 +277,14 @@ class StatusServer:
         self._runner = runner
         host, port = runner.addresses[0][:2]
         self._bound = (str(host), int(port))
-        log.info("status.started", url=self.url)
+        log.debug("status.started", url=self.url)
 
     async def stop(self) -> None:
         """Stop serving; idempotent."""
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
-            log.info("status.stopped")
+            log.debug("status.stopped")
 
     @property
     def port(self) -> int:

@@ -16,7 +16,7 @@ import typer
 
 from sentinel import __version__
 from sentinel.config import Settings, load_settings
-from sentinel.errors import UsageError
+from sentinel.errors import SentinelError, UsageError
 from sentinel.log import LogFormat, LogLevel, configure_logging
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 
 EXIT_USAGE = 2
+# A SentinelError that is not the user's input (the browser sentinel picked would not start).
+EXIT_FAILURE = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +85,10 @@ def settings_from(ctx: typer.Context, **overrides: Any) -> Settings:
     return settings
 
 
-def fail(message: str) -> NoReturn:
-    """Print one line to stderr and exit with the usage error code."""
-    typer.echo(f"sentinel: error: {message}", err=True)
-    raise SystemExit(EXIT_USAGE)
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print one line to stderr and exit with ``code`` (the usage error code unless told otherwise)."""
+    typer.echo(f"sentinel: error: {' '.join(message.split())}", err=True)
+    raise SystemExit(code)
 
 
 # Typer >= 0.20 ships its own copy of click; its exceptions are not click's. Match both.
@@ -124,13 +126,20 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``sentinel`` console script: errors become one line and exit code 2."""
+    """Entry point of the ``sentinel`` console script: every SentinelError becomes one line.
+
+    Exit codes: 2 when the user's input is at fault (:class:`UsageError`, bad flags), 1 for other
+    sentinel errors, 130 on Ctrl+C.
+    """
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     try:
         # Without standalone mode, click returns a command's `typer.Exit(code)` instead of raising it.
         returned = app(args=args, standalone_mode=False)
     except UsageError as exc:
         fail(str(exc))
+    except SentinelError as exc:
+        # Not the user's input, but still one line: the log above it (if any) has the details.
+        fail(str(exc), EXIT_FAILURE)
     except (_click_exceptions.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx else "")
         raise SystemExit(0) from None

@@ -150,7 +150,7 @@ class Demo:
                 log_level=self._settings.log_level,
             )
             daemon = Daemon(settings, policy=SessionPolicy.from_settings(settings, poll_interval=2.0))
-            daemon.progress_interval = 1.0
+            daemon.progress.interval = 1.0
             serving = asyncio.create_task(daemon.serve())
             self._feed.add(f"emulator on {emu.base_url}; daemon starting a headless Chromium", "dim")
             script = self._play(emu, daemon) if self._faults else None
@@ -185,7 +185,7 @@ class Demo:
         return _Script(emu, daemon, self._faults, self._feed)
 
     def _training_done(self, daemon: Daemon) -> bool:
-        record = next(iter(daemon.progress.values()), None)
+        record = next(iter(daemon.progress.latest.values()), None)
         session = daemon.sessions[0] if daemon.sessions else None
         if not record or session is None or session.observation is None:
             return False
@@ -233,7 +233,7 @@ class Demo:
                 str(session.counters.crashes),
                 Text(note, style="red" if note else ""),
             )
-            record = daemon.progress.get(session.url) or {}
+            record = daemon.progress.latest.get(session.url) or {}
             step, total = record.get("step"), record.get("total")
             if isinstance(step, int) and isinstance(total, int) and total > 0:
                 loss = record.get("loss")
@@ -259,7 +259,7 @@ class Demo:
 
         console = self._console
         console.print()
-        record = next(iter(daemon.progress.values()), {})
+        record = next(iter(daemon.progress.latest.values()), {})
         headline = {
             "finished": f"[bold green]Training finished[/]: step {record.get('step')}/{record.get('total')}.",
             "timeout": "[bold red]Training did not finish in time.[/]",
@@ -369,7 +369,7 @@ class _Script:
         return self._index < len(self._faults) and self._faults[self._index].injected_at is not None
 
     def _far_enough(self) -> bool:
-        record = next(iter(self._daemon.progress.values()), {})
+        record = next(iter(self._daemon.progress.latest.values()), {})
         step, total = record.get("step"), record.get("total")
         if not isinstance(step, int) or not isinstance(total, int):
             return False
@@ -379,7 +379,7 @@ class _Script:
         session = self._daemon.sessions[0] if self._daemon.sessions else None
         if session is None or session.observation is None or session.state.value != "connected":
             return False
-        record = self._daemon.progress.get(session.url) or {}
+        record = self._daemon.progress.latest.get(session.url) or {}
         return session.observation.busy and isinstance(record.get("step"), int) and not record.get("done")
 
     async def _inject(self, fault: Fault) -> None:

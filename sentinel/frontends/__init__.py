@@ -25,7 +25,6 @@ from sentinel.frontends.base import (
     SignalHandler,
     SignalKind,
 )
-from sentinel.frontends.boundary import map_playwright_errors
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -83,5 +82,4 @@ __all__ = [
     "SignalKind",
     "detect_frontend",
     "make_frontends",
-    "map_playwright_errors",
 ]

@@ -113,7 +113,7 @@ async def running_daemon(
         **settings,
     )
     daemon = Daemon(config, policy=policy)
-    daemon.progress_interval = 1.0
+    daemon.progress.interval = 1.0
     serving = asyncio.create_task(daemon.serve())
     started = asyncio.create_task(daemon.started.wait())
     await asyncio.wait({serving, started}, timeout=30, return_when=asyncio.FIRST_COMPLETED)

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from sentinel.config import load_settings
-from sentinel.daemon import BrowserHost
+from sentinel.browser import BrowserHost
 
 
 async def test_pages_closing_during_the_first_binding_leave_the_context_usable(tmp_path: Path) -> None:
