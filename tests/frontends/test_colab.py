@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.errors import FrontendError, ResumeMarkerNotFoundError, SelectorNotFoundError
 from sentinel.frontends import detect_frontend, make_frontends
 from sentinel.frontends.base import Action, Connection, Dialog, Observation, Signal, SignalKind
 from sentinel.frontends.colab import ColabFrontend, load_selectors
+from tests._eventually import consistently, eventually
 
 NB = "suite"
 UIS = ("2022", "2023", "2025")
@@ -93,15 +94,6 @@ class Signals:
                 await self._changed.wait()
 
 
-async def until(probe: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    # Polls a page-side condition (the page has no event to wait on for these).
-    async with asyncio.timeout(within):
-        while True:
-            if await probe():
-                return
-            await asyncio.sleep(0.05)
-
-
 async def open_notebook(frontend: ColabFrontend, page: Page, emu: EmulatorServer, **query: str) -> Signals:
     signals = Signals()
     await frontend.install(page, signals)
@@ -118,7 +110,7 @@ async def connect(frontend: ColabFrontend, page: Page, emu: EmulatorServer) -> O
     async def connected() -> bool:
         return (await frontend.observe(page)).connection is Connection.CONNECTED
 
-    await until(connected)
+    await eventually(connected)
     return await frontend.observe(page)
 
 
@@ -208,8 +200,12 @@ class TestDialogs:
                 with pytest.raises(ValueError, match="needs a human"):
                     await frontend.answer(page, dialog, action)
             await frontend.keepalive(page)
-            await asyncio.sleep(0.3)
-            assert dialog in (await frontend.observe(page)).dialogs
+
+            async def still_open() -> None:
+                assert dialog in (await frontend.observe(page)).dialogs
+
+            # The dialog must NOT go away (nothing may click it): a bounded wait for something not happening.
+            await consistently(still_open, duration=0.3)
             touched = [
                 e for e in await clicks(fresh, since) if "captcha" in e["target"] or "sign" in e["target"]
             ]
@@ -384,7 +380,7 @@ class TestObserver:
         await frontend.install(page, flaky)
         await page.goto(fresh.notebook_url(NB))
         await fresh.inject(NB, "still_there")
-        await until(lambda: _true(any(Dialog.STILL_THERE in s.observation.dialogs for s in seen)))
+        await eventually(lambda: any(Dialog.STILL_THERE in s.observation.dialogs for s in seen))
 
     async def test_install_twice_on_one_page_is_an_error(self, fresh: EmulatorServer, page: Page) -> None:
         """One observer per page: a second install is a FrontendError, not a silent double report."""
@@ -394,45 +390,37 @@ class TestObserver:
             await frontend.install(page, lambda s: None)
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 # ------------------------------------------------------------------------------------ keepalive
 
 
 class TestKeepalive:
-    async def test_keepalive_holds_off_the_idle_timer(self, browser: Browser) -> None:
+    async def test_keepalive_holds_off_the_idle_timer(self, page: Page) -> None:
         """1. idle timeout 2 s; keepalive every ~0.6 s for 6.5 s (3x the timeout): no idle.fired, still connected;
         2. the input was trusted and clicked nothing;
         3. without keepalive the timer fires (so step 1 could have failed).
         """
         async with EmulatorServer(idle_timeout=2.0, allocation_delay=0.1) as server:
-            context = await browser.new_context()
-            try:
-                page = await context.new_page()
-                frontend = ColabFrontend()
-                signals = Signals()
-                await frontend.install(page, signals)
-                await page.goto(server.notebook_url("hello"))
-                await signals.wait(lambda s: s.observation.connection is Connection.DISCONNECTED)
-                since = time.time()
-                await frontend.reconnect(page)
-                await server.wait_for_event("hello", "runtime.connected", since=since)
-                started = time.monotonic()
-                while time.monotonic() - started < 6.5:
-                    await frontend.keepalive(page)
-                    await asyncio.sleep(0.6)
-                events = await server.events("hello", since=since)
-                kinds = [e["kind"] for e in events]
-                assert "idle.fired" not in kinds
-                assert (await frontend.observe(page)).connection is Connection.CONNECTED
-                inputs = [e for e in events if e["kind"] == "user.input"]
-                assert inputs and all(e["trusted"] for e in inputs)
-                assert [e for e in events if e["kind"] == "click" and e["target"] != "connect"] == []
-                await server.wait_for_event("hello", "idle.fired", since=time.time(), timeout=10)
-            finally:
-                await context.close()
+            frontend = ColabFrontend()
+            signals = Signals()
+            await frontend.install(page, signals)
+            await page.goto(server.notebook_url("hello"))
+            await signals.wait(lambda s: s.observation.connection is Connection.DISCONNECTED)
+            since = time.time()
+            await frontend.reconnect(page)
+            await server.wait_for_event("hello", "runtime.connected", since=since)
+            started = time.monotonic()
+            # Input for a fixed period (not a poll): the idle timer must NOT fire during it.
+            while time.monotonic() - started < 6.5:
+                await frontend.keepalive(page)
+                await asyncio.sleep(0.6)
+            events = await server.events("hello", since=since)
+            kinds = [e["kind"] for e in events]
+            assert "idle.fired" not in kinds
+            assert (await frontend.observe(page)).connection is Connection.CONNECTED
+            inputs = [e for e in events if e["kind"] == "user.input"]
+            assert inputs and all(e["trusted"] for e in inputs)
+            assert [e for e in events if e["kind"] == "click" and e["target"] != "connect"] == []
+            await server.wait_for_event("hello", "idle.fired", since=time.time(), timeout=10)
 
 
 # ------------------------------------------------------------------------------------ cells
@@ -454,7 +442,7 @@ class TestCells:
         assert started == ["resume"]
         click = next(e for e in await clicks(fresh, since) if e["target"] == "run-button:resume")
         assert click["trusted"] is True
-        await until(lambda: _contains(frontend.cell_output(page, "resume"), "resumed"))
+        await eventually(lambda: _contains(frontend.cell_output(page, "resume"), "resumed"))
 
     async def test_refuses_while_a_cell_runs_and_names_a_missing_marker(
         self, fresh: EmulatorServer, page: Page
@@ -468,7 +456,7 @@ class TestCells:
             await frontend.run_cell_with_marker(page, "# no such marker")
         assert await frontend.run_cell_with_marker(page, "# cell: sleep") == "sleep"
         await fresh.wait_for_event(NB, "cell.started", since=since)
-        await until(lambda: _busy(frontend, page))
+        await eventually(lambda: _busy(frontend, page))
         with pytest.raises(FrontendError, match="running or queued"):
             await frontend.run_cell_with_marker(page, MARKER)
         started = [e["cell_id"] for e in await fresh.events(NB, since=since) if e["kind"] == "cell.started"]
@@ -571,7 +559,7 @@ class TestConsent:
         popup = await popup_info.value
         await frontend.complete_oauth_popup(popup)
         assert popup.is_closed()
-        await until(lambda: _contains(frontend.cell_output(page, cell), printed))
+        await eventually(lambda: _contains(frontend.cell_output(page, cell), printed))
 
     async def test_a_popup_that_is_not_a_consent_page_is_left_alone(
         self, fresh: EmulatorServer, page: Page
@@ -610,7 +598,7 @@ class TestDebugBundle:
         frontend = ColabFrontend()
         await open_notebook(frontend, page, fresh)
         await fresh.inject(NB, "still_there")
-        await until(lambda: _has_dialog(frontend, page, Dialog.STILL_THERE))
+        await eventually(lambda: _has_dialog(frontend, page, Dialog.STILL_THERE))
         bundle = await frontend.debug_bundle(page, tmp_path / "bundles")
         assert (bundle / "page.png").read_bytes().startswith(b"\x89PNG")
         dom = (bundle / "dom.html").read_text(encoding="utf-8")
