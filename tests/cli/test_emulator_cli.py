@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from sentinel.emulator.ipynb import BUNDLED_NOTEBOOKS, list_notebooks
+from tests._eventually import eventually
 from tests.emulator._pagesocket import process_alive
 
 
@@ -139,6 +140,5 @@ async def test_kernels_exit_by_themselves_when_the_server_is_killed(tmp_path: Pa
         if process.returncode is None:
             process.kill()
             await process.wait()
-    async with asyncio.timeout(15):
-        while _running(pid):  # noqa: ASYNC110  # another process exiting: nothing to await but polling
-            await asyncio.sleep(0.2)
+    # Another process exiting: nothing to await, so it is polled.
+    await eventually(lambda: not _running(pid), timeout=15, what=f"kernel {pid} still running")

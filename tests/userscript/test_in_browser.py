@@ -10,7 +10,6 @@ Everything is asserted from the emulator's event log (what the page saw: clicks 
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from playwright.async_api import BrowserContext, Page
 
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.userscript import script_text
+from tests._eventually import consistently, eventually
 
 pytestmark = pytest.mark.slow
 
@@ -76,14 +76,14 @@ async def open_notebook(context: BrowserContext, emu: EmulatorServer, ui: str, h
 
 
 async def wait_until(page: Page, expression: str) -> None:
-    """Poll a JS expression until it is truthy, for up to 15 s (Colab's CSP, like the emulator's,
-    forbids Playwright's wait_for_function, which evaluates strings).
+    """Wait until a JS expression is truthy (Colab's CSP, like the emulator's, forbids Playwright's
+    wait_for_function, which evaluates strings).
     """
-    for _ in range(300):
-        if await page.evaluate(expression):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"still false after 15 s: {expression}")
+
+    async def truthy() -> None:
+        assert await page.evaluate(expression), f"still false: {expression}"
+
+    await eventually(truthy)
 
 
 async def connect_by_hand(page: Page, emu: EmulatorServer) -> dict[str, Any]:
@@ -134,9 +134,13 @@ async def test_reconnects_after_a_disconnect(
     """
     emu = fresh_emulator
     page = await open_notebook(context, emu, ui, how)
-    await asyncio.sleep(0.5)
-    assert clicks(await emu.events(NB)) == []
-    assert (await status(page))["state"] == "disconnected"
+
+    async def left_alone() -> None:
+        assert clicks(await emu.events(NB)) == []
+        assert (await status(page))["state"] == "disconnected"
+
+    # Nothing may be clicked on a fresh tab: a bounded wait for something not happening.
+    await consistently(left_alone, duration=0.5)
 
     first_runtime = await connect_by_hand(page, emu)
     since = time.time()
@@ -160,20 +164,25 @@ async def test_reconnects_after_a_disconnect(
 async def test_idle_timer_fires_and_is_answered_every_time_for_three_periods(
     context: BrowserContext, idle_emu: EmulatorServer, ui: str
 ) -> None:
-    """The honest keep-alive: synthetic input cannot reset Colab's idle timer, so over 3x its length
-    the timer fires (the emulator only counts trusted input, like Colab), and every time it does the
-    runtime is reconnected; meanwhile the keep-alive nudges many times and never clicks anything.
+    """The honest keep-alive: synthetic input cannot reset Colab's idle timer, so it fires period after
+    period (the emulator only counts trusted input, like Colab), and every time it does the runtime
+    is reconnected; meanwhile the keep-alive nudges many times and never clicks anything.
     """
     emu = idle_emu
     page = await open_notebook(context, emu, ui)
     await page.evaluate("window.sentinel.configure({intervalSec: 0.3, jitter: 0.2})")
     await connect_by_hand(page, emu)
     since = time.time()
-    await asyncio.sleep(3 * IDLE_TIMEOUT)
 
-    fired = [e for e in await emu.events(NB, since=since) if e["kind"] == "idle.fired"]
-    assert fired, "synthetic nudges are not user input: the idle timer must still fire"
-    for fire in fired:  # each one answered (a fire at the very end of the window included)
+    async def fired_three_times() -> list[dict[str, Any]]:
+        fired = [e for e in await emu.events(NB, since=since) if e["kind"] == "idle.fired"]
+        assert len(fired) >= 3, (
+            f"synthetic nudges are not user input: the idle timer must still fire ({fired})"
+        )
+        return fired
+
+    fired = await eventually(fired_three_times, timeout=40)
+    for fire in fired:  # each one answered (the last one included)
         click = await emu.wait_for_event(
             NB, "click", since=fire["t"], predicate=lambda e: e["target"] == RECONNECT
         )
@@ -226,10 +235,13 @@ async def test_never_clicks_a_recaptcha_and_alerts_the_human(
     await emu.wait_for_event(
         NB, "dialog.shown", since=since, predicate=lambda e: e["dialog"] == "runtime_disconnected"
     )
-    await asyncio.sleep(1.0)  # several observer scans and keep-alive ticks
 
-    log = await emu.events(NB, since=since)
-    assert clicks(log) == [], "nothing is clicked while a reCAPTCHA is up"
+    async def nothing_clicked() -> None:
+        assert clicks(await emu.events(NB, since=since)) == [], "nothing is clicked while a reCAPTCHA is up"
+
+    # Several observer scans and keep-alive ticks, none of which may click: a bounded wait for
+    # something not happening.
+    await consistently(nothing_clicked, duration=1.0)
     assert (await status(page))["state"] == "reCAPTCHA"
     alerts = await spy(page)
     assert alerts["beeps"] == 1
@@ -291,18 +303,26 @@ async def test_pasting_twice_keeps_one_loop(context: BrowserContext, fresh_emula
         await page.evaluate(script_text(header=False))
     await wait_until(page, "window.sentinel.status().state === 'connected'")
     moves = (await spy(page))["moves"]
-    await asyncio.sleep(1.5)
-    assert (await spy(page))["moves"] - moves <= 1, "an old 0.2 s loop is still running"
+
+    async def no_old_loop() -> None:
+        assert (await spy(page))["moves"] - moves <= 1, "an old 0.2 s loop is still running"
+
+    # An old loop would show within a few of its 0.2 s ticks: a bounded wait for something not happening.
+    await consistently(no_old_loop, duration=1.5)
     assert await page.locator("#sentinel-badge").count() == 1
     assert (await status(page))["counts"]["reconnects"] == 1
 
     since = time.time()
     await emu.inject(NB, "idle_disconnect")
     await emu.wait_for_event(NB, "runtime.connected", since=since)
-    await asyncio.sleep(0.5)
-    log = await emu.events(NB, since=since)
-    assert clicks(log) == [RECONNECT]
-    assert len([e for e in log if e["kind"] == "runtime.allocating"]) == 1
+
+    async def one_click_one_connect() -> None:
+        log = await emu.events(NB, since=since)
+        assert clicks(log) == [RECONNECT]
+        assert len([e for e in log if e["kind"] == "runtime.allocating"]) == 1
+
+    # A second loop would click again: a bounded wait for something not happening.
+    await consistently(one_click_one_connect, duration=0.5)
     assert (await status(page))["counts"]["reconnects"] == 2
 
 
@@ -324,9 +344,13 @@ async def test_stop_stops_everything_and_the_badge_turns_it_back_on(
     await emu.wait_for_event(
         NB, "dialog.shown", since=since, predicate=lambda e: e["dialog"] == "runtime_disconnected"
     )
-    await asyncio.sleep(1.5)
-    assert clicks(await emu.events(NB, since=since)) == []
-    assert (await spy(page))["moves"] == moves
+
+    async def stopped_means_stopped() -> None:
+        assert clicks(await emu.events(NB, since=since)) == []
+        assert (await spy(page))["moves"] == moves
+
+    # Switched off, it must do nothing: a bounded wait for something not happening.
+    await consistently(stopped_means_stopped, duration=1.5)
 
     await badge.click()  # the user turns it back on
     await emu.wait_for_event(NB, "runtime.connected", since=since)
@@ -366,14 +390,22 @@ async def test_resume_cell_runs_once_per_new_runtime(
     await emu.wait_for_event(NB, "click", since=outage, predicate=lambda e: e["target"] == "connect")
     await wait_until(page, "window.sentinel.status().state === 'connected'")
     assert (await emu.state(NB))["runtime"]["id"] == connected["runtime_id"]
-    await asyncio.sleep(1.5)  # past the 1 s settle time after which a resume would run
-    assert resume_runs(await emu.events(NB, since=outage)) == []
+
+    async def not_resumed_again() -> None:
+        assert resume_runs(await emu.events(NB, since=outage)) == []
+
+    # Past the 1 s settle time after which a resume would run: a bounded wait for something not happening.
+    await consistently(not_resumed_again, duration=1.5)
 
     crash = time.time()
     await emu.inject(NB, "crash_oom")
     await emu.wait_for_event(NB, "runtime.connected", since=crash)
-    await asyncio.sleep(1.5)  # past the 1 s settle time after which a resume would run
-    assert len(resume_runs(await emu.events(NB, since=since))) == 1
+
+    async def resumed_once() -> None:
+        assert len(resume_runs(await emu.events(NB, since=since))) == 1
+
+    # (the same settle time, for the crash's new runtime)
+    await consistently(resumed_once, duration=1.5)
     assert (await status(page))["counts"]["resumes"] == 1
 
 
@@ -385,7 +417,11 @@ async def test_inert_on_a_page_that_is_not_colab(page: Page) -> None:
     await page.evaluate("window.clicks = 0; document.addEventListener('click', () => window.clicks++, true)")
     await page.evaluate(script_text(header=False))
     await page.evaluate("window.sentinel.configure({intervalSec: 0.1})")
-    await asyncio.sleep(0.5)
-    assert await page.evaluate("window.clicks") == 0
-    assert (await status(page))["state"] == "unknown"
-    assert requests == []
+
+    async def inert() -> None:
+        assert await page.evaluate("window.clicks") == 0
+        assert (await status(page))["state"] == "unknown"
+        assert requests == []
+
+    # Several 0.1 s ticks, none of which may act: a bounded wait for something not happening.
+    await consistently(inert, duration=0.5)
