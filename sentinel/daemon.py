@@ -33,7 +33,7 @@ from sentinel.errors import UsageError
 from sentinel.frontends import Frontend, Signal, make_frontends
 from sentinel.notify import AlertPolicy, Level, Notifier
 from sentinel.progress import ProgressReader, format_progress
-from sentinel.session import Session, SessionHooks, SessionPolicy, SessionState
+from sentinel.session import CounterName, Session, SessionHooks, SessionPolicy, SessionState
 from sentinel.statestore import StateStore
 from sentinel.status import Metrics, NotebookStatus, StatusServer, StatusSnapshot
 
@@ -55,12 +55,15 @@ class _Hooks(SessionHooks):
     @override
     async def state_changed(self, session: Session, old: SessionState, new: SessionState) -> None:
         d = self._daemon
-        reason: str | None = None
-        if new is SessionState.BLOCKED and session.blocked_reason is not None:
-            reason = session.blocked_reason.value
+        if new is SessionState.BLOCKED:
+            alerts = d.alerts.state_changed(session.url, new.value, cause=session.blocked_reason)
         elif new is SessionState.ERROR:
-            reason = session.last_error
-        d.alert(d.alerts.state_changed(session.url, new.value, reason=reason))
+            alerts = d.alerts.state_changed(
+                session.url, new.value, reason=session.last_error, cause=session.error_kind
+            )
+        else:
+            alerts = d.alerts.state_changed(session.url, new.value)
+        d.alert(alerts)
         d.metrics.set_blocked(session.url, new is SessionState.BLOCKED)
         if new is SessionState.CONNECTED:
             d.metrics.set_consecutive_failures(session.url, 0)
@@ -81,6 +84,15 @@ class _Hooks(SessionHooks):
     @override
     async def resumed(self, session: Session, runtime_id: str, cell_id: str | None) -> None:
         self._daemon.metrics.resumed(session.url)
+
+    @override
+    async def open_failed(self, session: Session, error: str) -> None:
+        d = self._daemon
+        d.alert(d.alerts.unreachable(session.url, error=error))
+
+    @override
+    def counted(self, session: Session, counter: CounterName) -> None:
+        self._daemon.metrics.counted(session.url, counter)
 
     @override
     async def unclassified(self, session: Session, bundle: Path | None, detail: str) -> None:
@@ -235,7 +247,7 @@ class Daemon:
             session = Session(
                 url, tab, self.store, policy=self.policy, hooks=self._hooks, debug_dir=debug_dir
             )
-            tab.on_lost = session.page_lost
+            tab.on_lost, tab.on_popup = session.page_lost, session.popup_opened
             self.tabs.append(tab)
             self.sessions.append(session)
             self._tasks[session] = self._spawn(session.run(), f"session {url}")
@@ -334,7 +346,7 @@ class Daemon:
                 hooks=self._hooks,
                 debug_dir=self.settings.state_dir / "debug",
             )
-            tab.on_lost = fresh.page_lost
+            tab.on_lost, tab.on_popup = fresh.page_lost, fresh.popup_opened
             self.sessions[self.sessions.index(session)] = fresh
             del self._tasks[session]
             self._tasks[fresh] = self._spawn(fresh.run(), f"session {session.url}")

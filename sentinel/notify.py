@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from sentinel.errors import ConfigError
+from sentinel.session._state import BlockedReason, ErrorKind
 
 if TYPE_CHECKING:
     import apprise
@@ -253,53 +253,39 @@ class _Notebook:
     incident_since: float | None = None
     last_sent: float | None = None
     reminders: int = 0
+    # The failures are pages that did not load (not reconnects that did not work).
+    unreachable: bool = False
 
 
-# What the human must do, by blocked reason. Keys are the frontends' Dialog values plus a few
-# synonyms the daemon may use; the daemon can always pass its own `action` instead.
-_ACTIONS: Final[tuple[tuple[str, str], ...]] = (
-    (
-        "captcha",
-        "Open the notebook in sentinel's browser and solve the reCAPTCHA by hand; sentinel never clicks it.",
+# What the human must do, by why the notebook is blocked or in error. The session always names a
+# cause (the state machine checks it), so no message is ever parsed for advice.
+ADVICE: Final[Mapping[BlockedReason | ErrorKind, str]] = {
+    BlockedReason.CAPTCHA: (
+        "Open the notebook in sentinel's browser and solve the reCAPTCHA by hand; sentinel never clicks it."
     ),
-    (
-        "sign_in",
-        "Run `sentinel login` and sign in to Google again; sentinel never types passwords.",
+    BlockedReason.SIGNED_OUT: "Run `sentinel login` and sign in to Google again; sentinel never types passwords.",
+    BlockedReason.GPU_LIMIT: (
+        "Wait for Colab's GPU quota to reset (sentinel retries), or restart with --on-gpu-limit cpu."
     ),
-    (
-        "signed_out",
-        "Run `sentinel login` and sign in to Google again; sentinel never types passwords.",
+    BlockedReason.TOO_MANY_SESSIONS: (
+        "Close other Colab sessions (Runtime > Manage sessions); sentinel retries afterwards."
     ),
-    (
-        "gpu_limit",
-        "Wait for Colab's GPU quota to reset (sentinel retries), or restart with --on-gpu-limit cpu.",
+    ErrorKind.RESUME_MARKER_MISSING: (
+        "Add a code cell containing the resume marker to the notebook, or run with --no-resume."
     ),
-    (
-        "usage_limit",
-        "Wait for Colab's GPU quota to reset (sentinel retries), or restart with --on-gpu-limit cpu.",
+    ErrorKind.RESUME_NOT_STARTED: (
+        "Open the notebook in sentinel's browser and check why its resume cell does not start; "
+        "then restart sentinel."
     ),
-    (
-        "too_many_sessions",
-        "Close other Colab sessions (Runtime > Manage sessions); sentinel retries afterwards.",
-    ),
-    (
-        "marker",
-        "Add a code cell containing the resume marker to the notebook, or run with --no-resume.",
-    ),
-)
-_GENERIC_ACTION: Final = (
+}
+GENERIC_ADVICE: Final = (
     "Open the notebook in sentinel's browser profile and resolve it; sentinel keeps retrying."
 )
 
 
-def suggest_action(reason: str | None) -> str:
-    """What a human should do about ``reason`` (a blocked reason or error message), in one sentence."""
-    if reason:
-        key = re.sub(r"[\s\-]+", "_", reason.lower())
-        for needle, action in _ACTIONS:
-            if needle in key:
-                return action
-    return _GENERIC_ACTION
+def advice(cause: BlockedReason | ErrorKind | None) -> str:
+    """What a human should do about ``cause``, in one sentence."""
+    return ADVICE.get(cause, GENERIC_ADVICE) if cause is not None else GENERIC_ADVICE
 
 
 class AlertPolicy:
@@ -344,28 +330,37 @@ class AlertPolicy:
         )
 
     def state_changed(
-        self, url: str, state: str | Enum, *, reason: str | None = None, action: str | None = None
+        self,
+        url: str,
+        state: str | Enum,
+        *,
+        reason: str | None = None,
+        cause: BlockedReason | ErrorKind | None = None,
+        action: str | None = None,
     ) -> list[Alert]:
         """The notebook at ``url`` is now in ``state``.
 
         Args:
             url: the notebook.
             state: the session state (its enum or the enum's value, e.g. ``"blocked"``).
-            reason: for blocked/error: why (``"captcha"``, ``"resume marker not found"``...).
-            action: what the human must do; default: :func:`suggest_action` of ``reason``.
+            reason: for blocked/error: why, in words (default: the cause's value).
+            cause: for blocked/error: the blocked reason or error kind; picks the advice.
+            action: what the human must do; default: :func:`advice` for ``cause``.
         """
         name = _state_name(state)
         nb = self._notebook(url)
         previous, previous_reason = nb.state, nb.reason
         nb.state = name
         if name in NEEDS_HUMAN:
-            nb.reason, nb.action = reason, action or suggest_action(reason)
+            reason = reason or (cause.value if cause is not None else None)
+            nb.reason, nb.action = reason, action or advice(cause)
             if previous != name or previous_reason != reason:
                 return [self._open(url, nb, AlertKind(name))]
             return []
         nb.reason = nb.action = None
         if name in HEALTHY:
             nb.failures = 0
+            nb.unreachable = False
             return self._recover(url, nb)
         return []
 
@@ -373,6 +368,16 @@ class AlertPolicy:
         """A reconnect attempt for ``url`` failed; alerts when the failures reach the threshold."""
         nb = self._notebook(url)
         nb.failures += 1
+        if nb.failures == self._after_failures:
+            nb.reason = error
+            return [self._open(url, nb, AlertKind.FAILING)]
+        return []
+
+    def unreachable(self, url: str, *, error: str | None = None) -> list[Alert]:
+        """The page of ``url`` did not load again; alerts when the failures in a row reach the threshold."""
+        nb = self._notebook(url)
+        nb.failures += 1
+        nb.unreachable = True
         if nb.failures == self._after_failures:
             nb.reason = error
             return [self._open(url, nb, AlertKind.FAILING)]
@@ -423,6 +428,11 @@ class AlertPolicy:
         nb.last_sent = now
         nb.reminders = 0
         name = notebook_name(url)
+        if kind is AlertKind.FAILING and nb.unreachable:
+            title = f"sentinel: {name} did not load {nb.failures} times"
+            detail = f"Last error: {nb.reason}." if nb.reason else ""
+            body = f"{url}\nThe notebook's page did not load {nb.failures} times in a row; sentinel keeps retrying with backoff. {detail}"
+            return Alert(kind, url, title, body.rstrip(), Level.WARNING)
         if kind is AlertKind.FAILING:
             title = f"sentinel: {name} failed to reconnect {nb.failures} times"
             detail = f"Last error: {nb.reason}." if nb.reason else "sentinel keeps retrying with backoff."
@@ -487,7 +497,7 @@ __all__ = [
     "Delivery",
     "Level",
     "Notifier",
+    "advice",
     "format_duration",
     "notebook_name",
-    "suggest_action",
 ]

@@ -63,6 +63,13 @@ class Metrics:
         self._resumes = Counter(
             "sentinel_resumes", "Resume cells run, per notebook.", ["notebook"], registry=self.registry
         )
+        self._events = Counter(
+            "sentinel_session_events",
+            "What each notebook's session did: crashes seen, keep-alive inputs, dialogs answered, "
+            "page reopens, connect attempts (the session's counters).",
+            ["notebook", "event"],
+            registry=self.registry,
+        )
         self._browser_restarts = Counter(
             "sentinel_browser_restarts", "Times the browser was relaunched.", registry=self.registry
         )
@@ -100,6 +107,12 @@ class Metrics:
     def resumed(self, url: str) -> None:
         """The resume cell of ``url`` was started."""
         self._resumes.labels(notebook=url).inc()
+
+    def counted(self, url: str, counter: str) -> None:
+        """A session counter of ``url`` went up (``crashes``, ``keepalives``, ...); reconnects and
+        resumes have their own counters."""
+        if counter not in ("reconnects", "resumes"):
+            self._events.labels(notebook=url, event=counter).inc()
 
     def set_blocked(self, url: str, blocked: bool) -> None:
         """``url`` entered (True) or left (False) the blocked state; the time in between is counted

@@ -14,17 +14,17 @@ from structlog.testing import capture_logs
 
 from sentinel.config import load_settings
 from sentinel.errors import ConfigError
-from sentinel.frontends.base import Dialog
 from sentinel.notify import (
     Alert,
     AlertKind,
     AlertPolicy,
     Level,
     Notifier,
+    advice,
     format_duration,
     notebook_name,
-    suggest_action,
 )
+from sentinel.session import BlockedReason, ErrorKind
 from tests._sink import Sink, serve_sink
 
 NB = "https://colab.research.google.com/drive/1AbCdEf"
@@ -200,7 +200,7 @@ class TestAlertPolicy:
         3. Connected again: one recovery message with the downtime, then silence.
         """
         assert policy.state_changed(NB, "connected") == []
-        [alert] = policy.state_changed(NB, "blocked", reason=Dialog.CAPTCHA.value)
+        [alert] = policy.state_changed(NB, "blocked", cause=BlockedReason.CAPTCHA)
         assert alert.kind is AlertKind.BLOCKED
         assert alert.level is Level.WARNING
         assert alert.url == NB
@@ -209,7 +209,7 @@ class TestAlertPolicy:
         assert "solve the reCAPTCHA by hand" in alert.body
         assert NB in alert.body
 
-        assert policy.state_changed(NB, "blocked", reason="captcha") == []
+        assert policy.state_changed(NB, "blocked", cause=BlockedReason.CAPTCHA) == []
         clock.now = 1799
         assert policy.tick() == []
         clock.now = 1800
@@ -238,22 +238,27 @@ class TestAlertPolicy:
         self, policy: AlertPolicy, clock: FakeClock
     ) -> None:
         """Left blocked for a reconnect that is still under way: no "still blocked" reminders."""
-        policy.state_changed(NB, "blocked", reason="too_many_sessions")
+        policy.state_changed(NB, "blocked", cause=BlockedReason.TOO_MANY_SESSIONS)
         policy.state_changed(NB, "reconnecting")
         clock.now = 10_000
         assert policy.tick() == []
 
     def test_a_new_reason_is_a_new_alert(self, policy: AlertPolicy) -> None:
         """Blocked by one thing, then another: the human hears about both."""
-        first = policy.state_changed(NB, "blocked", reason="gpu_limit")
-        second = policy.state_changed(NB, "blocked", reason="sign_in_required")
+        first = policy.state_changed(NB, "blocked", cause=BlockedReason.GPU_LIMIT)
+        second = policy.state_changed(NB, "blocked", cause=BlockedReason.SIGNED_OUT)
         assert kinds(first) == kinds(second) == [AlertKind.BLOCKED]
         assert "--on-gpu-limit cpu" in first[0].body
         assert "sentinel login" in second[0].body
 
     def test_error_is_a_failure_with_what_to_do(self, policy: AlertPolicy) -> None:
-        """An error alert is loud and says how to fix it; an explicit action wins over the guess."""
-        [alert] = policy.state_changed(NB, "error", reason="resume marker '# sentinel: resume' not found")
+        """An error alert is loud and says how to fix it (by its kind); an explicit action wins."""
+        [alert] = policy.state_changed(
+            NB,
+            "error",
+            reason="resume marker '# sentinel: resume' not found",
+            cause=ErrorKind.RESUME_MARKER_MISSING,
+        )
         assert alert.kind is AlertKind.ERROR
         assert alert.level is Level.FAILURE
         assert alert.title == "sentinel: 1AbCdEf stopped with an error"
@@ -295,8 +300,10 @@ class TestAlertPolicy:
 
     def test_notebooks_are_independent(self, policy: AlertPolicy, clock: FakeClock) -> None:
         """One notebook's incident neither silences nor recovers another."""
-        policy.state_changed(NB, "blocked", reason="captcha")
-        assert kinds(policy.state_changed(OTHER, "blocked", reason="captcha")) == [AlertKind.BLOCKED]
+        policy.state_changed(NB, "blocked", cause=BlockedReason.CAPTCHA)
+        assert kinds(policy.state_changed(OTHER, "blocked", cause=BlockedReason.CAPTCHA)) == [
+            AlertKind.BLOCKED
+        ]
         assert policy.state_changed(OTHER, "connected")[0].url == OTHER
         clock.now = 1800
         assert [a.url for a in policy.tick()] == [NB]
@@ -314,7 +321,9 @@ class TestAlertPolicy:
 
     def test_accepts_the_session_enum(self, policy: AlertPolicy) -> None:
         """The daemon may pass its state enum; the policy reads the value."""
-        assert kinds(policy.state_changed(NB, State.BLOCKED, reason="captcha")) == [AlertKind.BLOCKED]
+        assert kinds(policy.state_changed(NB, State.BLOCKED, cause=BlockedReason.CAPTCHA)) == [
+            AlertKind.BLOCKED
+        ]
         assert kinds(policy.state_changed(NB, State.CONNECTED)) == [AlertKind.RECOVERED]
 
     def test_built_from_settings(self, clock: FakeClock) -> None:
@@ -334,23 +343,25 @@ class TestAlertPolicy:
 
 
 @pytest.mark.parametrize(
-    ("reason", "needle"),
+    ("cause", "needle"),
     [
-        (Dialog.CAPTCHA.value, "reCAPTCHA"),
-        (Dialog.SIGN_IN_REQUIRED.value, "sentinel login"),
-        ("Signed out", "sentinel login"),
-        ("signed_out", "sentinel login"),
-        (Dialog.GPU_LIMIT.value, "--on-gpu-limit cpu"),
-        ("GPU usage limit", "--on-gpu-limit cpu"),
-        (Dialog.TOO_MANY_SESSIONS.value, "Manage sessions"),
-        ("resume marker not found", "resume marker"),
+        (BlockedReason.CAPTCHA, "reCAPTCHA"),
+        (BlockedReason.SIGNED_OUT, "sentinel login"),
+        (BlockedReason.GPU_LIMIT, "--on-gpu-limit cpu"),
+        (BlockedReason.TOO_MANY_SESSIONS, "Manage sessions"),
+        (ErrorKind.RESUME_MARKER_MISSING, "resume marker"),
+        (ErrorKind.RESUME_NOT_STARTED, "resume cell"),
         (None, "resolve it"),
-        ("something new", "resolve it"),
     ],
 )
-def test_suggest_action(reason: str | None, needle: str) -> None:
-    """Every blocked reason the frontends report has a specific instruction; others a generic one."""
-    assert needle in suggest_action(reason)
+def test_advice(cause: BlockedReason | ErrorKind | None, needle: str) -> None:
+    """Every blocked reason and error kind has its own instruction; no cause gets a generic one."""
+    assert needle in advice(cause)
+
+
+def test_every_cause_has_advice() -> None:
+    """No blocked reason or error kind falls back to the generic advice."""
+    assert all(advice(cause) != advice(None) for cause in [*BlockedReason, *ErrorKind])
 
 
 def test_notebook_name_and_duration() -> None:

@@ -22,10 +22,11 @@ from sentinel.errors import (
 from sentinel.frontends.base import Action, Connection, Dialog, Signal
 from sentinel.frontends.fake import FakeFrontend, FakeNotebook
 from sentinel.session import (
-    _TRANSITIONS,
+    TRANSITIONS,
     Attached,
     Backoff,
     BlockedReason,
+    ErrorKind,
     Session,
     SessionHooks,
     SessionPolicy,
@@ -80,9 +81,13 @@ class RecordingHooks(SessionHooks):
         self.succeeded = 0
         self.resumes: list[tuple[str, str | None]] = []
         self.bundles: list[tuple[Path | None, str]] = []
+        self.open_failures: list[str] = []
+        self.counts: list[str] = []
+        self.reasons: list[tuple[S, BlockedReason | None, ErrorKind | None]] = []
 
     async def state_changed(self, session: Session, old: S, new: S) -> None:
         self.moves.append((old, new))
+        self.reasons.append((new, session.blocked_reason, session.error_kind))
 
     async def reconnect_failed(self, session: Session, error: str) -> None:
         self.failed.append(error)
@@ -95,6 +100,12 @@ class RecordingHooks(SessionHooks):
 
     async def unclassified(self, session: Session, bundle: Path | None, detail: str) -> None:
         self.bundles.append((bundle, detail))
+
+    async def open_failed(self, session: Session, error: str) -> None:
+        self.open_failures.append(error)
+
+    def counted(self, session: Session, counter: str) -> None:  # type: ignore[override]
+        self.counts.append(counter)
 
 
 def training_notebook() -> FakeNotebook:
@@ -169,21 +180,21 @@ def _make(store: StateStore, clock: FakeClock, tmp_path: Path) -> Callable[..., 
 class TestTransitionTable:
     def test_every_state_has_a_row(self) -> None:
         """The table names every state, and every target is a state."""
-        assert set(_TRANSITIONS) == set(SessionState)
-        for targets in _TRANSITIONS.values():
+        assert set(TRANSITIONS) == set(SessionState)
+        for targets in TRANSITIONS.values():
             assert targets <= set(SessionState)
 
     def test_stopped_is_final_and_reachable_from_everywhere(self) -> None:
         """Only STOPPED is terminal, and every other state can be stopped."""
-        assert _TRANSITIONS[S.STOPPED] == frozenset()
+        assert TRANSITIONS[S.STOPPED] == frozenset()
         for state in set(SessionState) - {S.STOPPED}:
-            assert S.STOPPED in _TRANSITIONS[state], state
+            assert S.STOPPED in TRANSITIONS[state], state
 
     def test_every_state_is_reachable_from_starting(self) -> None:
         """No state is dead code: a walk from STARTING reaches them all."""
         seen, todo = {S.STARTING}, [S.STARTING]
         while todo:
-            for nxt in _TRANSITIONS[todo.pop()]:
+            for nxt in TRANSITIONS[todo.pop()]:
                 if nxt not in seen:
                     seen.add(nxt)
                     todo.append(nxt)
@@ -191,7 +202,7 @@ class TestTransitionTable:
 
     def test_no_state_moves_to_itself(self) -> None:
         """Self-loops are not moves; the session skips them instead."""
-        for state, targets in _TRANSITIONS.items():
+        for state, targets in TRANSITIONS.items():
             assert state not in targets
 
     @pytest.mark.parametrize(
@@ -200,6 +211,8 @@ class TestTransitionTable:
             (S.STOPPED, S.STARTING),
             (S.ERROR, S.CONNECTED),
             (S.ERROR, S.RECONNECTING),
+            (S.ERROR, S.STARTING),
+            (S.UNREACHABLE, S.CONNECTED),
             (S.CONNECTED, S.RECONNECTING),
             (S.STARTING, S.RECONNECTING),
         ],
@@ -213,9 +226,53 @@ class TestTransitionTable:
         assert message.endswith(".")
 
     def test_legal_moves_pass(self) -> None:
-        for old, targets in _TRANSITIONS.items():
+        for old, targets in TRANSITIONS.items():
             for new in targets:
                 check_transition(old, new)
+
+
+class TestStateNeverLies:
+    async def test_blocked_without_a_reason_is_refused(self, make: Callable[..., Harness]) -> None:
+        """The state machine itself refuses a BLOCKED that does not say why."""
+        h = make()
+        await h.start()
+        with pytest.raises(IllegalTransitionError, match="without a reason"):
+            await h.session._move(S.BLOCKED)
+
+    async def test_error_without_a_kind_is_refused(self, make: Callable[..., Harness]) -> None:
+        """The state machine itself refuses an ERROR without its kind and message."""
+        h = make()
+        await h.start()
+        h.session.last_error = "something"
+        with pytest.raises(IllegalTransitionError, match="without an error kind"):
+            await h.session._move(S.ERROR)
+
+    async def test_a_captcha_that_goes_away_unblocks_with_its_reason(
+        self, make: Callable[..., Harness]
+    ) -> None:
+        """Every state change a listener sees has a reason exactly when blocked, an error kind exactly in error."""
+        h = make()
+        await h.start()
+        await h.step()
+        h.nb.dialogs.append(Dialog.CAPTCHA)
+        await h.step()
+        assert (h.session.state, h.session.blocked_reason) == (S.BLOCKED, BlockedReason.CAPTCHA)
+        h.nb.dialogs.remove(Dialog.CAPTCHA)
+        await h.step()
+        assert h.session.state is S.CONNECTED
+        assert h.session.blocked_reason is None
+        for new, reason, kind in h.hooks.reasons:
+            assert (new is S.BLOCKED) == (reason is not None), (new, reason)
+            assert (new is S.ERROR) == (kind is not None), (new, kind)
+
+    async def test_counters_reach_the_hooks(self, make: Callable[..., Harness]) -> None:
+        """Every counter bump is reported (the daemon exposes them in /metrics)."""
+        h = make()
+        await h.start()
+        await h.step()
+        assert "reconnect_attempts" in h.hooks.counts
+        assert "resumes" in h.hooks.counts
+        assert h.hooks.counts.count("resumes") == h.session.counters.resumes
 
 
 class TestBackoff:
@@ -391,6 +448,7 @@ class TestStartUpAndResume:
             await h.start()
             await h.step()
         assert plain.session.state is S.ERROR
+        assert plain.session.error_kind is ErrorKind.RESUME_MARKER_MISSING
         assert MARKER in (plain.session.last_error or "")
         assert "--no-resume" in (plain.session.last_error or "")
         assert good.session.state is S.CONNECTED
@@ -411,7 +469,26 @@ class TestStartUpAndResume:
         h.frontend.fail_next["run_cell_with_marker"] = FrontendError("notebook model not ready")
         await h.step()
         assert h.session.state is S.ERROR
+        assert h.session.error_kind is ErrorKind.RESUME_NOT_STARTED
         assert "could not be started" in (h.session.last_error or "")
+
+    async def test_a_start_that_raced_a_lost_page_counts_as_started(
+        self, make: Callable[..., Harness]
+    ) -> None:
+        """1. The resume start reports a lost page. 2. The cell is running after all. 3. No second start."""
+        h = make()
+        await h.start()  # Connect clicked; the next step sees the fresh runtime and starts its resume
+        h.frontend.fail_next["run_cell_with_marker"] = BrowserError("page closed while starting the cell")
+        with pytest.raises(BrowserError):
+            await h.session.step()
+        # The click did land before the page went away: the cell runs in the same runtime.
+        h.nb.busy = True
+        await h.step()
+        assert h.session.state is S.CONNECTED
+        assert h.session.counters.resumes == 1
+        assert h.calls("run_cell_with_marker") == 1
+        # (Which cell it was is not known: the start never returned its id.)
+        assert [runtime for runtime, _ in h.hooks.resumes] == [h.session.runtime_id]
 
 
 class TestReconnect:
@@ -786,7 +863,8 @@ class TestRunLoop:
             await asyncio.wait_for(task, 5)
         assert h.session.state is S.STOPPED
 
-    async def test_unreachable_page_is_an_error_then_recovers(self, make: Callable[..., Harness]) -> None:
+    async def test_unreachable_page_is_retried_then_recovers(self, make: Callable[..., Harness]) -> None:
+        """A page that does not load is UNREACHABLE (not ERROR), retried with backoff, and recovers."""
         h = make(SessionPolicy(poll_interval=30.0, backoff_base=0.01, backoff_cap=0.05))
         h.session._clock = asyncio.get_running_loop().time
         h.tab.failures.extend([NotebookUnreachableError("net::ERR_CONNECTION_REFUSED")] * 3)
@@ -801,10 +879,12 @@ class TestRunLoop:
             h.session.stop()
             await asyncio.wait_for(task, 5)
         moves = h.hooks.moves
-        assert moves[0] == (S.STARTING, S.ERROR)
-        # One error episode, not one per retry.
-        assert sum(1 for _, new in moves if new is S.ERROR) == 1
-        assert (S.ERROR, S.STARTING) in moves
+        assert moves[0] == (S.STARTING, S.UNREACHABLE)
+        # One unreachable episode, not one per retry; never an error.
+        assert sum(1 for _, new in moves if new is S.UNREACHABLE) == 1
+        assert (S.UNREACHABLE, S.STARTING) in moves
+        assert all(new is not S.ERROR for _, new in moves)
+        assert len(h.hooks.open_failures) == 3
 
     async def test_browser_error_reopens_the_page(self, make: Callable[..., Harness]) -> None:
         h = make(SessionPolicy(poll_interval=0.05, backoff_base=0.01))

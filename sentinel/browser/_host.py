@@ -118,7 +118,9 @@ class BrowserHost:
             BrowserError: it failed; the next :meth:`ensure` relaunches the browser.
         """
         try:
-            with map_playwright_errors("prime Playwright's binding", error=BrowserError, timeout=BrowserError):
+            with map_playwright_errors(
+                "prime Playwright's binding", error=BrowserError, timeout=BrowserError
+            ):
                 page = await context.new_page()
                 try:
                     await page.expose_binding("__sentinelPrime", lambda _source: None)

@@ -19,6 +19,7 @@ log = structlog.get_logger(__name__)
 # Chromium's per-profile lock: a symlink whose target is "<hostname>-<pid>" of the owning browser.
 SINGLETON_LOCK = "SingletonLock"
 
+
 def prepare_profile(path: Path) -> Path:
     """Create the profile directory with mode 0700 (parents too); tighten it if it is readable by others.
 
@@ -80,5 +81,3 @@ def check_profile_unlocked(path: Path) -> None:
             f"profile {path} is in use by another browser ({who}); close that browser or choose "
             "another profile with --profile DIR"
         )
-
-

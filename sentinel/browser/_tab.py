@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from sentinel._playwright import map_playwright_errors
-from sentinel.errors import NotebookUnreachableError, SentinelError
+from sentinel.errors import NotebookUnreachableError
 from sentinel.frontends import Frontend, Signal, detect_frontend
 from sentinel.session import Attached
 
@@ -34,6 +34,7 @@ class BrowserTab:
         frontends: the candidates for ``--frontend auto`` (or the one named).
         kind: ``auto`` or a frontend name.
         on_lost: called when this page crashes (the session reopens it).
+        on_popup: called with every popup the page opens (consent popups).
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class BrowserTab:
         kind: str,
         *,
         on_lost: Callable[[], None] = lambda: None,
+        on_popup: Callable[[Page], None] = lambda _popup: None,
         navigation_timeout: float = NAVIGATION_TIMEOUT,
     ) -> None:
         self.url = url
@@ -51,10 +53,10 @@ class BrowserTab:
         self._frontends = tuple(frontends)
         self._kind = kind
         self.on_lost = on_lost
+        self.on_popup = on_popup
         self._navigation_timeout = navigation_timeout
         self._page: Page | None = None
         self._frontend: Frontend | None = None
-        self._popups: set[asyncio.Task[None]] = set()
 
     @property
     def page(self) -> Page | None:
@@ -92,26 +94,12 @@ class BrowserTab:
             self.on_lost()
 
     def _popup(self, popup: Page) -> None:
-        # Only pages of notebooks the user listed get here, so their consent popups are accepted.
-        task = asyncio.get_running_loop().create_task(self._complete_popup(popup))
-        self._popups.add(task)
-        task.add_done_callback(self._popups.discard)
-
-    async def _complete_popup(self, popup: Page) -> None:
-        frontend = self._frontend
-        if frontend is None:
-            return
-        log.info("session.consent_popup", notebook=self.url)
-        try:
-            await frontend.complete_oauth_popup(popup)
-        except SentinelError as exc:
-            log.warning("session.consent_popup_failed", notebook=self.url, error=str(exc))
+        # Whether to complete it is the session's call (sentinel.session.Session.popup_opened).
+        self.on_popup(popup)
 
     async def close(self) -> None:
         """Close the page (bounded; a dead browser is fine)."""
         page, self._page, self._frontend = self._page, None, None
-        for task in list(self._popups):
-            task.cancel()
         if page is not None and not page.is_closed():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(page.close(), 5.0)

@@ -26,6 +26,7 @@ _STATE_STYLES = {
     "blocked": "bold red",
     "error": "bold red",
     "disconnected": "yellow",
+    "unreachable": "yellow",
     "reconnecting": "yellow",
     "resuming": "cyan",
 }

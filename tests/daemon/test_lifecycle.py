@@ -18,11 +18,11 @@ from sentinel.config import load_settings
 from sentinel.daemon import Daemon
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.session import SessionState
+from tests._eventually import consistently, eventually
 from tests.daemon.conftest import (
     FAST,
     PLAIN,
     assert_resumed_once_per_runtime,
-    eventually,
     resume_starts,
     running_daemon,
     settled,
@@ -71,8 +71,13 @@ async def test_restart_never_resumes_a_runtime_twice(emu: EmulatorServer, tmp_pa
     async with running_daemon([url], tmp_path) as second:
         session = await settled(second, "plain")
         assert session.runtime_id == runtime
-        await asyncio.sleep(2.5)  # a few safety polls and observer reports
-        assert await resume_starts(emu, "plain") == {runtime: 1}
+
+        async def resumed_once() -> None:
+            assert await resume_starts(emu, "plain") == {runtime: 1}
+
+        # A few safety polls and observer reports, none of which may resume again: a bounded wait for
+        # something not happening.
+        await consistently(resumed_once, duration=2.5)
         await emu.inject("plain", "idle_disconnect")
         await emu.wait_for_event(
             "plain", "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
@@ -82,7 +87,7 @@ async def test_restart_never_resumes_a_runtime_twice(emu: EmulatorServer, tmp_pa
 
 
 async def test_each_notebook_fails_on_its_own(emu: EmulatorServer, tmp_path: Path) -> None:
-    """A missing marker, a refused connection and a 404 each put only their notebook in error."""
+    """A missing marker is an error; a refused connection and a 404 are unreachable; only their notebooks."""
     good = emu.notebook_url("plain2")
     no_marker = emu.notebook_url("nomarker")
     refused = f"http://127.0.0.1:{_closed_port()}/notebooks/gone"
@@ -90,10 +95,17 @@ async def test_each_notebook_fails_on_its_own(emu: EmulatorServer, tmp_path: Pat
     async with running_daemon([good, no_marker, refused, missing], tmp_path) as daemon:
         await settled(daemon, "plain2")
         by_url = {s.url: s for s in daemon.sessions}
+        expected = {
+            no_marker: SessionState.ERROR,
+            refused: SessionState.UNREACHABLE,
+            missing: SessionState.UNREACHABLE,
+        }
         await eventually(
-            lambda: all(by_url[u].state is SessionState.ERROR for u in (no_marker, refused, missing)),
+            lambda: all(by_url[u].state is state for u, state in expected.items()),
             40,
-            lambda: f"three errors; states: { {u: (s.state, s.last_error) for u, s in by_url.items()} }",
+            lambda: (
+                f"one error, two unreachable; states: { {u: (s.state, s.last_error) for u, s in by_url.items()} }"
+            ),
         )
         assert "# sentinel: resume" in (by_url[no_marker].last_error or "")
         assert "did not load" in (by_url[refused].last_error or "")
@@ -102,7 +114,8 @@ async def test_each_notebook_fails_on_its_own(emu: EmulatorServer, tmp_path: Pat
         assert await resume_starts(emu, "plain2") != {}
         states = {nb.url: (nb.state, nb.last_error) for nb in daemon.snapshot().notebooks}
         assert states[good] == ("connected", None)
-        assert states[refused][0] == "error"
+        assert states[refused][0] == "unreachable"
+        assert states[no_marker][0] == "error"
 
 
 async def test_gpu_limit_cpu_connects_without_gpu(emu: EmulatorServer, tmp_path: Path) -> None:
@@ -169,7 +182,7 @@ async def test_cdp_attach_leaves_the_users_browser_running(emu: EmulatorServer, 
             except aiohttp.ClientError:
                 return False
 
-        await eventually(debugger_up, 30, "the user's browser listens for DevTools")
+        await eventually(debugger_up, timeout=30, what="the user's browser listens for DevTools")
         async with running_daemon(
             [emu.notebook_url("plain")], tmp_path, cdp_url=f"http://127.0.0.1:{port}"
         ) as d:
@@ -205,8 +218,12 @@ async def test_second_signal_forces_a_quick_exit(emu: EmulatorServer, tmp_path: 
     try:
         await settled(daemon, "plain")
         daemon.handle_exit(signal.SIGINT)
-        await asyncio.sleep(0.5)
-        assert not serving.done(), "the first signal already gave up on the hanging step"
+        # The first signal must NOT give up on the hanging step: a bounded wait for it not happening.
+        await consistently(
+            lambda: not serving.done(),
+            duration=0.5,
+            what="the first signal already gave up on the hanging step",
+        )
         started = time.monotonic()
         daemon.handle_exit(signal.SIGINT)
         await asyncio.wait_for(serving, 5)
@@ -226,10 +243,19 @@ async def test_keepalive_holds_off_the_idle_timer(tmp_path: Path) -> None:
         async with running_daemon([emu.notebook_url("idle")], tmp_path, policy=policy) as daemon:
             session = await settled(daemon, "idle")
             since = time.time()
-            await asyncio.sleep(8)
-            events = await emu.events("idle", since=since)
-            assert [e for e in events if e["kind"] in ("idle.fired", "runtime.disconnected")] == []
-            inputs = [e for e in events if e["kind"] == "user.input"]
-            assert len(inputs) >= 4 and all(e["trusted"] for e in inputs)
-            assert [e for e in events if e["kind"] == "click"] == [], "keep-alive must never click"
-            assert session.counters.keepalives >= 4
+
+            async def kept_alive() -> None:
+                events = await emu.events("idle", since=since)
+                assert [e for e in events if e["kind"] in ("idle.fired", "runtime.disconnected")] == []
+                assert [e for e in events if e["kind"] == "click"] == [], "keep-alive must never click"
+                assert all(e["trusted"] for e in events if e["kind"] == "user.input")
+
+            # Four idle timeouts long, the timer must NOT fire: a bounded wait for something not happening.
+            await consistently(kept_alive, duration=8)
+
+            async def nudged() -> None:
+                inputs = [e for e in await emu.events("idle", since=since) if e["kind"] == "user.input"]
+                assert len(inputs) >= 4, inputs
+                assert session.counters.keepalives >= 4
+
+            await eventually(nudged)

@@ -128,4 +128,3 @@ def changes(before: Observation | None, after: Observation) -> set[SignalKind]:
     if before.runtime_id != after.runtime_id:
         changed.add(SignalKind.RUNTIME)
     return changed
-

@@ -102,4 +102,3 @@ class ConsentPopup:
         # Still visible after 3 s (or the lookup failed mid-navigation): the loop looks again.
         with contextlib.suppress(FrontendError), map_playwright_errors("wait for the next consent screen"):
             await clicked.wait_for(state="hidden", timeout=3000)
-

@@ -63,7 +63,6 @@ _IS_DISABLED_JS: Final = """el => {
 }"""
 
 
-
 class _Reporter:
     """Receives one page's observer reports, classifies them and calls the daemon's handler on changes."""
 

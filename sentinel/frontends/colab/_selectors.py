@@ -216,4 +216,3 @@ def load_selectors(path: Path | None) -> SelectorSet:
         ConfigError: the file is unreadable or malformed, or names an unknown table or key.
     """
     return DEFAULT_SELECTORS.with_file(path)
-

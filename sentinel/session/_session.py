@@ -1,19 +1,20 @@
-"""One notebook's state machine and the policy that drives it: reconnect, resume once, block, or give up.
+"""One notebook's session: the loop that follows its page and the policy that decides each step.
 
 A :class:`Session` turns what its page shows (an :class:`~sentinel.frontends.base.Observation`,
 pushed by the in-page observer or pulled by a slow safety poll) into at most one action per step:
 press a dialog button, reconnect, run the resume cell, or produce a keep-alive input. It knows
-nothing about Playwright: the page is an opaque object reached through a :class:`Tab` and a
-:class:`~sentinel.frontends.base.Frontend`, so the whole policy runs against ``FakeFrontend`` and a
-fake clock in unit tests.
+nothing about Playwright: the page is an opaque object reached through a
+:class:`~sentinel.session.Tab` and a :class:`~sentinel.frontends.base.Frontend`, so the whole policy
+runs against ``FakeFrontend`` and a fake clock in unit tests.
 
 Failure taxonomy (after SkyPilot's managed jobs; resilience.md item 9):
 
 ============================  ===================================================================
 class                         what the session does
 ============================  ===================================================================
-transient                     disconnect, crash, page or browser gone, server unreachable: always
-                              recover, retrying with exponential backoff and jitter.
+transient                     disconnect, crash, page or browser gone: always recover, retrying
+                              with exponential backoff and jitter. A page that does not load is
+                              ``unreachable`` meanwhile.
 needs a human (``blocked``)   captcha, signed out, GPU usage limit, too many sessions: notify, never
                               click, never hammer; retry the quota ones at a slow fixed pace.
 fatal for this notebook       resume marker missing, resume cell could not be started after
@@ -27,10 +28,9 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from enum import Enum, StrEnum
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any
 
 import structlog
 
@@ -41,252 +41,14 @@ from sentinel.errors import (
     NotebookUnreachableError,
     ResumeMarkerNotFoundError,
     SelectorNotFoundError,
+    SentinelError,
 )
 from sentinel.frontends.base import Action, Connection, Dialog, Frontend, Observation, Signal
-
-if TYPE_CHECKING:
-    from sentinel.config import Settings
+from sentinel.session._policy import Backoff, SessionPolicy
+from sentinel.session._ports import CounterName, Ledger, SessionHooks, Tab
+from sentinel.session._state import TRANSITIONS, BlockedReason, ErrorKind, SessionState, check_transition
 
 log = structlog.get_logger(__name__)
-
-
-class SessionState(Enum):
-    """Where one notebook stands. The values are what ``/status`` and notifications show."""
-
-    # The tab is being opened: page navigation, frontend recognition, observer injection.
-    STARTING = "starting"
-    # A connect we did not start ourselves is in flight (first connect at start-up, Colab's own
-    # restart after a crash, a human clicking Connect): waiting for a runtime.
-    CONNECTING = "connecting"
-    # A runtime is attached and, when resuming is on, its resume cell was started. Keep-alive runs.
-    CONNECTED = "connected"
-    # The runtime is gone; the next reconnect is due after the backoff delay.
-    DISCONNECTED = "disconnected"
-    # We clicked Reconnect (or Connect without GPU); waiting through Connecting/Allocating.
-    RECONNECTING = "reconnecting"
-    # A fresh runtime is attached; its resume cell (or Run all) is about to start, once no cell runs.
-    RESUMING = "resuming"
-    # A human is needed (captcha, signed out, usage limit, too many sessions); nothing is clicked.
-    BLOCKED = "blocked"
-    # This notebook cannot go on without a change (resume marker missing, page not a notebook,
-    # URL unreachable); the others carry on. Unreachable pages are retried with backoff.
-    ERROR = "error"
-    # The daemon stopped this session. Terminal.
-    STOPPED = "stopped"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_S = SessionState
-_LIVE: frozenset[SessionState] = frozenset(_S) - {_S.STOPPED}
-
-# Every legal move. Anything else is a bug in the policy and raises IllegalTransitionError.
-_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
-    _S.STARTING: frozenset(
-        {_S.CONNECTING, _S.CONNECTED, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
-    ),
-    _S.CONNECTING: frozenset(
-        {_S.STARTING, _S.CONNECTED, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
-    ),
-    _S.CONNECTED: frozenset(
-        {_S.STARTING, _S.CONNECTING, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
-    ),
-    _S.DISCONNECTED: frozenset(
-        {
-            _S.STARTING,
-            _S.CONNECTING,
-            _S.CONNECTED,
-            _S.RECONNECTING,
-            _S.RESUMING,
-            _S.BLOCKED,
-            _S.ERROR,
-            _S.STOPPED,
-        }
-    ),
-    _S.RECONNECTING: frozenset(
-        {_S.STARTING, _S.CONNECTED, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
-    ),
-    _S.RESUMING: frozenset(
-        {_S.STARTING, _S.CONNECTING, _S.CONNECTED, _S.DISCONNECTED, _S.BLOCKED, _S.ERROR, _S.STOPPED}
-    ),
-    _S.BLOCKED: frozenset(
-        {
-            _S.STARTING,
-            _S.CONNECTING,
-            _S.CONNECTED,
-            _S.DISCONNECTED,
-            _S.RECONNECTING,
-            _S.RESUMING,
-            _S.ERROR,
-            _S.STOPPED,
-        }
-    ),
-    # An error is left only by reopening the tab (unreachable URL retried) or by stopping.
-    _S.ERROR: frozenset({_S.STARTING, _S.STOPPED}),
-    _S.STOPPED: frozenset(),
-}
-
-
-def check_transition(old: SessionState, new: SessionState) -> None:
-    """Raise :class:`IllegalTransitionError` unless ``old -> new`` is in the transition table."""
-    if new not in _TRANSITIONS[old]:
-        allowed = ", ".join(sorted(s.value for s in _TRANSITIONS[old])) or "nothing (it is final)"
-        raise IllegalTransitionError(
-            f"A session cannot go from {old.value} to {new.value}; from {old.value} it may go to {allowed}."
-        )
-
-
-class BlockedReason(StrEnum):
-    """Why a human is needed. Values match :func:`sentinel.notify.suggest_action`'s keys."""
-
-    CAPTCHA = "captcha"
-    SIGNED_OUT = "signed_out"
-    GPU_LIMIT = "gpu_limit"
-    TOO_MANY_SESSIONS = "too_many_sessions"
-
-
-@dataclass(slots=True)
-class Backoff:
-    """Exponential backoff with jitter: never hammer a server, never retry in lockstep.
-
-    ``delay(0)`` is 0 (the first attempt after a loss is immediate); ``delay(n)`` for n >= 1 is
-    ``base * factor**(n-1)`` jittered by ±``jitter`` and never more than ``cap``.
-    """
-
-    base: float = 5.0
-    factor: float = 2.0
-    cap: float = 300.0
-    jitter: float = 0.2
-    rng: random.Random = field(default_factory=random.Random)
-
-    def delay(self, failures: int) -> float:
-        """Seconds to wait before the next attempt after ``failures`` consecutive failures."""
-        if failures <= 0:
-            return 0.0
-        # Cap before jittering, scaled so even the top of the jitter stays under the cap: at the
-        # cap, notebooks that failed together still spread out.
-        raw = min(self.cap / (1 + self.jitter), self.base * self.factor ** (failures - 1))
-        return raw * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPolicy:
-    """The tunables of the policy. :meth:`from_settings` fills the user-facing ones.
-
-    Attributes:
-        resume: run the resume cell after every fresh runtime (``--no-resume`` turns it off).
-        run_all: run all cells instead of the resume cell.
-        resume_marker: the text that identifies the resume cell.
-        on_gpu_limit: ``wait`` (blocked, retried every ``quota_retry``), ``cpu`` (Connect without
-            GPU) or ``stop`` (blocked until a human acts).
-        keepalive_interval: mean seconds between keep-alive inputs while connected.
-        keepalive_jitter: relative spread of that interval (0.2: ±20 %).
-        poll_interval: the safety poll; the in-page observer normally reports first.
-        backoff_base, backoff_factor, backoff_cap, backoff_jitter: reconnect backoff (see :class:`Backoff`).
-        connect_timeout: a connect still not done after this long counts as failed.
-        action_grace: after a click, observations that still show the old page are ignored this
-            long (a report may have been on its way before the click landed).
-        answer_interval: the same dialog is not answered twice within this many seconds.
-        quota_retry: seconds between connect attempts while blocked by a usage limit or too many sessions.
-        unclassified_after: a page state nobody can classify for this long gets a debug bundle.
-        reload_after_failures: consecutive failed reconnects after which the tab is reopened.
-        max_resume_attempts: starts of the resume cell that fail before the notebook is in error.
-    """
-
-    resume: bool = True
-    run_all: bool = False
-    resume_marker: str = "# sentinel: resume"
-    on_gpu_limit: Literal["wait", "cpu", "stop"] = "wait"
-    keepalive_interval: float = 60.0
-    keepalive_jitter: float = 0.2
-    poll_interval: float = 10.0
-    backoff_base: float = 5.0
-    backoff_factor: float = 2.0
-    backoff_cap: float = 300.0
-    backoff_jitter: float = 0.2
-    connect_timeout: float = 180.0
-    action_grace: float = 10.0
-    answer_interval: float = 3.0
-    quota_retry: float = 900.0
-    unclassified_after: float = 30.0
-    reload_after_failures: int = 3
-    max_resume_attempts: int = 3
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> SessionPolicy:
-        """The policy for ``settings`` (``--no-resume``, ``--run-all``, ...); ``overrides`` win."""
-        policy = cls(
-            resume=settings.resume,
-            run_all=settings.run_all,
-            resume_marker=settings.resume_marker,
-            on_gpu_limit=settings.on_gpu_limit,
-            keepalive_interval=settings.keepalive_interval,
-        )
-        return replace(policy, **overrides)
-
-
-@dataclass(frozen=True, slots=True)
-class Attached:
-    """A notebook page that is loaded, recognised and observed: what :meth:`Tab.open` returns."""
-
-    page: Any
-    frontend: Frontend
-
-
-class Tab(Protocol):
-    """How a session gets its page. The daemon implements it with Playwright; tests with a fake."""
-
-    async def open(self, on_signal: Callable[[Signal], None]) -> Attached:
-        """(Re)open the notebook: a fresh page, navigated, recognised, with the observer installed.
-
-        Raises:
-            NotebookUnreachableError: the URL did not load (refused, DNS, HTTP error status).
-            FrontendError: the page loaded but no known frontend recognises it.
-            BrowserError: the browser is gone (the daemon is relaunching it).
-        """
-        ...
-
-    async def close(self) -> None:
-        """Close the page, if any. Never raises."""
-        ...
-
-
-class Ledger(Protocol):
-    """Durable memory of resumed runtimes and counters (:class:`sentinel.statestore.StateStore`)."""
-
-    def was_resumed(self, url: str, runtime_id: str) -> bool: ...
-
-    def mark_resumed(self, url: str, runtime_id: str) -> object: ...
-
-    def bump(self, url: str, counter: Literal["resumes", "reconnects"]) -> int: ...
-
-    def set_state(self, url: str, state: str) -> None: ...
-
-
-class SessionHooks:
-    """What happens to a session, for notifications, metrics and the status page. Defaults do nothing.
-
-    The session awaits each hook; an exception in a hook is logged and never stops the session.
-    """
-
-    async def state_changed(self, session: Session, old: SessionState, new: SessionState) -> None:
-        """``session`` moved from ``old`` to ``new`` (``session.blocked_reason``/``last_error`` say why)."""
-
-    async def reconnect_failed(self, session: Session, error: str) -> None:
-        """A reconnect attempt failed; ``session.failures`` counts them in a row."""
-
-    async def reconnect_succeeded(self, session: Session) -> None:
-        """A reconnect we made ended with a connected runtime."""
-
-    async def resumed(self, session: Session, runtime_id: str, cell_id: str | None) -> None:
-        """The resume cell (``cell_id``; None for Run all) was started in ``runtime_id``."""
-
-    async def unclassified(self, session: Session, bundle: Path | None, detail: str) -> None:
-        """The page stayed unclassifiable for ``unclassified_after`` s; ``bundle`` holds the evidence."""
-
-    def signal_received(self, session: Session, signal: Signal) -> None:
-        """The in-page observer reported a change (for the detection latency metric). Must not block."""
 
 
 @dataclass(slots=True)
@@ -300,6 +62,97 @@ class Counters:
     keepalives: int = 0
     dialogs_answered: int = 0
     page_reopens: int = 0
+
+
+@dataclass(slots=True)
+class ConnectAttempt:
+    """A connect of ours in flight (a click on Connect, Reconnect or "Connect without GPU").
+
+    Attributes:
+        at: when we clicked (monotonic seconds); None while no connect of ours is in flight.
+        first: it is the first connect at start-up (not counted as a reconnect).
+        clicked: something was actually clicked (the page may already have been connecting).
+        seen_connecting: the page has shown Connecting since (so a later Disconnected is a failure).
+    """
+
+    at: float | None = None
+    first: bool = False
+    clicked: bool = False
+    seen_connecting: bool = False
+
+    def start(self, now: float, *, first: bool = False) -> None:
+        self.at, self.first, self.clicked, self.seen_connecting = now, first, True, False
+
+    def clear(self) -> None:
+        self.at = None
+
+
+@dataclass(slots=True)
+class RuntimeTracker:
+    """Which runtime the page is attached to, and whether its resume is still due.
+
+    Attributes:
+        runtime_id: the attached runtime's identity (Colab's managed id, else ``local-N``).
+        epoch: the N of ``local-N``, bumped on every reconnect and crash seen when the page gives
+            no identity of its own.
+        lost: a disconnect or Connecting was seen since the last connected runtime.
+        seen_connected: any runtime has been seen connected since the session started.
+        pending_resume: the runtime whose resume cell is due.
+        resume_attempts: starts of the resume cell tried in this runtime.
+        started_for: the runtime our last start of the resume cell was for (a start that raced a
+            lost page is recognised by the cell running in that runtime).
+    """
+
+    runtime_id: str | None = None
+    epoch: int = 0
+    lost: bool = False
+    seen_connected: bool = False
+    pending_resume: str | None = None
+    resume_attempts: int = 0
+    started_for: str | None = None
+
+    def see(self, obs: Observation, *, crashed: bool) -> tuple[str, bool] | None:
+        """Follow ``obs``; ``(runtime id, first sight)`` when it shows a runtime new to us, else None."""
+        if obs.connection is not Connection.CONNECTED:
+            if obs.connection in (Connection.DISCONNECTED, Connection.CONNECTING):
+                self.lost = True
+            return None
+        key = obs.runtime_id
+        if key is None:
+            if self.runtime_id is None or self.lost or crashed:
+                self.epoch += 1
+                key = f"local-{self.epoch}"
+            else:
+                key = self.runtime_id
+        self.lost = False
+        first_sight = not self.seen_connected
+        self.seen_connected = True
+        if key == self.runtime_id:
+            return None
+        self.runtime_id = key
+        self.resume_attempts = 0
+        return key, first_sight
+
+
+@dataclass(slots=True)
+class UnclassifiedWatch:
+    """How long the page has shown something nobody recognises, and whether its bundle was written."""
+
+    since: float | None = None
+    bundle_written: bool = False
+
+    def due(self, odd: bool, now: float, after: float) -> bool:
+        """Whether a debug bundle is due now (once per episode of ``after`` seconds of oddness)."""
+        if not odd:
+            self.since, self.bundle_written = None, False
+            return False
+        if self.since is None:
+            self.since = now
+            return False
+        if self.bundle_written or now - self.since < after:
+            return False
+        self.bundle_written = True
+        return True
 
 
 # Dialogs the policy answers by itself, and how. Consent dialogs are accepted because every
@@ -362,45 +215,45 @@ class Session:
 
         self.state = SessionState.STARTING
         self.since = self._wall()
+        # Why a human is needed; set exactly while the state is BLOCKED.
         self.blocked_reason: BlockedReason | None = None
+        # Why sentinel stopped acting on the notebook; set exactly while the state is ERROR.
+        self.error_kind: ErrorKind | None = None
+        # The latest problem in words (an error's message, a failed reconnect, a lost page).
         self.last_error: str | None = None
         self.counters = Counters()
         # Consecutive failed reconnects (reset when a runtime is connected).
         self.failures = 0
-        self.runtime_id: str | None = None
         self.resume_cell: str | None = None
         self.observation: Observation | None = None
 
+        # The page and how it is reached.
         self._page: Any = None
         self._frontend: Frontend | None = None
         self._reopen = True
         self._open_failures = 0
         self._step_errors = 0
-        # Runtime identity when the page does not expose one: a local epoch bumped on every
-        # reconnect and crash the session sees.
-        self._epoch = 0
-        self._runtime_lost = False
-        self._seen_connected = False
-        self._pending_resume: str | None = None
-        self._resume_attempts = 0
-        self._resume_started_for: str | None = None
+        self._popups: set[asyncio.Task[None]] = set()
+        # What the policy keeps track of, each with its owner.
+        self._runtime = RuntimeTracker()
+        self._attempt = ConnectAttempt()
+        self._unclassified = UnclassifiedWatch()
+        self._answered: dict[Dialog, float] = {}  # dialog -> when we last pressed a button in it
+        # Deadlines (monotonic seconds).
         self._next_attempt = 0.0
-        # When we last clicked Connect/Reconnect (None: no connect of ours in flight).
-        self._action_at: float | None = None
-        self._first_connect = False
-        # Whether that connect actually clicked something (the page may already have been connecting).
-        self._clicked = False
-        self._seen_connecting = False
         self._next_keepalive: float | None = None
-        self._answered: dict[Dialog, float] = {}
         self._blocked_until: float | None = None
-        self._unclassified_since: float | None = None
-        self._bundle_written = False
+        # The newest pushed observation not yet stepped on, and the loop's wake-up.
         self._signalled: Observation | None = None
         self._wake = asyncio.Event()
         self._stopping = False
 
     # --- what the outside sees ----------------------------------------------------------------
+
+    @property
+    def runtime_id(self) -> str | None:
+        """The identity of the runtime the page is attached to (a ``local-N`` epoch when the page gives none)."""
+        return self._runtime.runtime_id
 
     @property
     def page(self) -> Any:
@@ -422,12 +275,35 @@ class Session:
         self._reopen = True
         self._wake.set()
 
+    def popup_opened(self, popup: Any) -> None:
+        """The notebook's page opened ``popup``: complete it if it is a Google consent popup.
+
+        Consent (Drive, credentials) is accepted because every session's page is a notebook the
+        user listed; the frontend leaves any other popup alone.
+        """
+        if self._frontend is None or self._stopping:
+            return
+        task = asyncio.get_running_loop().create_task(self._complete_popup(self._frontend, popup))
+        self._popups.add(task)
+        task.add_done_callback(self._popups.discard)
+
+    async def _complete_popup(self, frontend: Frontend, popup: Any) -> None:
+        self._log.info("session.consent_popup")
+        try:
+            await frontend.complete_oauth_popup(popup)
+        except SentinelError as exc:
+            self._log.warning("session.consent_popup_failed", error=str(exc))
+
     # --- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Follow the page until :meth:`stop`: open it, then step on every report or poll."""
         try:
             while not self._stopping:
+                if self.state is SessionState.ERROR:
+                    # Nothing to do until a person changes something (and restarts sentinel).
+                    await self._sleep(self.policy.poll_interval)
+                    continue
                 if self._reopen:
                     if not await self.open():
                         continue
@@ -441,6 +317,8 @@ class Session:
                 await self._step_guarded(observation)
         finally:
             self._stopping = True
+            for task in list(self._popups):
+                task.cancel()
             if self.state is not SessionState.STOPPED:
                 await self._move(SessionState.STOPPED)
 
@@ -472,15 +350,15 @@ class Session:
     async def open(self) -> bool:
         """Open (or reopen) the tab once; True when a page is attached. :meth:`run` calls it itself.
 
-        On failure the session is in ``error`` (unreachable or unrecognised page) or unchanged
-        (browser being relaunched) and this waits out the backoff before returning False.
+        On failure the session is ``unreachable`` (the page did not load or was not recognised) or
+        unchanged (browser being relaunched) and this waits out the backoff before returning False.
         """
         self._page = None
         self._frontend = None
         await self._tab.close()
-        # A notebook in error stays there until its page loads: flipping error -> starting ->
-        # error on every retry would read as a new incident each time.
-        if self.state not in (SessionState.STARTING, SessionState.ERROR):
+        # An unreachable notebook stays there until its page loads: flipping unreachable ->
+        # starting -> unreachable on every retry would read as a new incident each time.
+        if self.state not in (SessionState.STARTING, SessionState.UNREACHABLE):
             await self._move(SessionState.STARTING)
         try:
             attached = await self._tab.open(self._on_signal)
@@ -489,8 +367,9 @@ class Session:
             self.last_error = str(exc)
             delay = self._backoff.delay(self._open_failures)
             self._log.warning("session.open_failed", error=str(exc), retry_in=round(delay, 1))
-            if self.state is not SessionState.ERROR:
-                await self._move(SessionState.ERROR)
+            if self.state is not SessionState.UNREACHABLE:
+                await self._move(SessionState.UNREACHABLE)
+            await self._call_hook(self._hooks.open_failed(self, str(exc)))
             await self._sleep(delay)
             return False
         except BrowserError as exc:
@@ -506,10 +385,10 @@ class Session:
         self._page, self._frontend = attached.page, attached.frontend
         self._reopen = False
         self._signalled = None
-        if self.state is SessionState.ERROR:
+        if self.state is SessionState.UNREACHABLE:
             self.last_error = None
             await self._move(SessionState.STARTING)
-        self.counters.page_reopens += 1
+        self._count("page_reopens")
         self._answered.clear()
         self._log.info("session.page_opened", frontend=attached.frontend.name)
         return True
@@ -535,19 +414,18 @@ class Session:
     def _sleep_budget(self) -> float:
         now = self._clock()
         deadlines = [self.policy.poll_interval + now]
+        attempt = self._attempt
         if self.state is SessionState.DISCONNECTED:
             deadlines.append(self._next_attempt)
         if self._next_keepalive is not None and self.state is SessionState.CONNECTED:
             deadlines.append(self._next_keepalive)
         if self._blocked_until is not None and self.state is SessionState.BLOCKED:
             deadlines.append(self._blocked_until)
-        if self._action_at is not None:
-            deadlines += [
-                self._action_at + self.policy.action_grace,
-                self._action_at + self.policy.connect_timeout,
-            ]
-        if self._unclassified_since is not None and not self._bundle_written:
-            deadlines.append(self._unclassified_since + self.policy.unclassified_after)
+        if attempt.at is not None:
+            deadlines += [attempt.at + self.policy.action_grace, attempt.at + self.policy.connect_timeout]
+        watch = self._unclassified
+        if watch.since is not None and not watch.bundle_written:
+            deadlines.append(watch.since + self.policy.unclassified_after)
         # Deadlines already passed were handled by the step that just ran (or cannot be acted on
         # yet, e.g. a reconnect behind an open dialog): they must not turn the loop into a spin.
         return max(0.02, min(d for d in deadlines if d > now) - now)
@@ -583,26 +461,12 @@ class Session:
     def _track_runtime(self, obs: Observation, previous: Observation | None) -> None:
         crashed = obs.crash_toast is not None and obs.crash_toast != (previous and previous.crash_toast)
         if crashed:
-            self.counters.crashes += 1
+            self._count("crashes")
             self._log.warning("session.runtime_crashed", toast=obs.crash_toast)
-        if obs.connection is not Connection.CONNECTED:
-            if obs.connection in (Connection.DISCONNECTED, Connection.CONNECTING):
-                self._runtime_lost = True
+        fresh = self._runtime.see(obs, crashed=crashed)
+        if fresh is None:
             return
-        key = obs.runtime_id
-        if key is None:
-            if self.runtime_id is None or self._runtime_lost or crashed:
-                self._epoch += 1
-                key = f"local-{self._epoch}"
-            else:
-                key = self.runtime_id
-        self._runtime_lost = False
-        first_sight = not self._seen_connected
-        self._seen_connected = True
-        if key == self.runtime_id:
-            return
-        self.runtime_id = key
-        self._resume_attempts = 0
+        key, first_sight = fresh
         if not (self.policy.resume or self.policy.run_all):
             self._log.info("session.runtime_fresh", runtime_id=key, resume="disabled")
             return
@@ -616,7 +480,7 @@ class Session:
             self._ledger.mark_resumed(self.url, key)
             return
         self._log.info("session.runtime_fresh", runtime_id=key, resume="pending")
-        self._pending_resume = key
+        self._runtime.pending_resume = key
 
     async def _needs_human(self, obs: Observation) -> bool:
         reason: BlockedReason | None = None
@@ -625,15 +489,14 @@ class Session:
         elif Dialog.SIGN_IN_REQUIRED in obs.dialogs or obs.signed_in is False:
             reason = BlockedReason.SIGNED_OUT
         if reason is None:
-            if self.blocked_reason in (BlockedReason.CAPTCHA, BlockedReason.SIGNED_OUT):
-                self._log.info("session.unblocked", reason=self.blocked_reason.value)
-                self.blocked_reason = None
+            # A captcha or sign-in that went away: the connection logic below moves the state
+            # on, and leaving BLOCKED clears the reason (never a BLOCKED without one).
             return False
         await self._block(reason, retry_at=None)
         return True
 
     async def _block(self, reason: BlockedReason, *, retry_at: float | None) -> None:
-        self._action_at = None
+        self._attempt.clear()
         self._blocked_until = retry_at
         if self.state is SessionState.BLOCKED and self.blocked_reason is reason:
             return
@@ -659,10 +522,10 @@ class Session:
         if mode == "cpu":
             self._log.warning("session.gpu_limit", action="connect without GPU")
             if await self._answer(Dialog.GPU_LIMIT, Action.CONNECT_WITHOUT_GPU, now):
-                self._action_at, self._seen_connecting, self._clicked = now, False, True
-                self.counters.reconnect_attempts += 1
+                self._attempt.start(now)
+                self._count("reconnect_attempts")
                 if self.state not in (SessionState.RECONNECTING, SessionState.CONNECTING):
-                    if SessionState.RECONNECTING not in _TRANSITIONS[self.state]:
+                    if SessionState.RECONNECTING not in TRANSITIONS[self.state]:
                         await self._move(SessionState.DISCONNECTED)
                     await self._move(SessionState.RECONNECTING)
             return True
@@ -691,7 +554,7 @@ class Session:
                 "session.answer_failed", dialog=dialog.value, action=action.value, error=str(exc)
             )
             return False
-        self.counters.dialogs_answered += 1
+        self._count("dialogs_answered")
         self._log.info("session.dialog_answered", dialog=dialog.value, action=action.value)
         return True
 
@@ -701,16 +564,8 @@ class Session:
             or Dialog.UNKNOWN in obs.dialogs
             or obs.connection is Connection.UNKNOWN
         )
-        if not odd:
-            self._unclassified_since = None
-            self._bundle_written = False
+        if not self._unclassified.due(odd, now, self.policy.unclassified_after):
             return
-        if self._unclassified_since is None:
-            self._unclassified_since = now
-            return
-        if self._bundle_written or now - self._unclassified_since < self.policy.unclassified_after:
-            return
-        self._bundle_written = True
         detail = obs.unclassified or f"connect button reads {obs.connect_text!r}"
         bundle: Path | None = None
         if self._debug_dir is not None and self._frontend is not None:
@@ -728,7 +583,7 @@ class Session:
             return False
         if self.blocked_reason not in (BlockedReason.GPU_LIMIT, BlockedReason.TOO_MANY_SESSIONS):
             return False
-        if self._action_at is not None:
+        if self._attempt.at is not None:
             # Our retry is in flight: let the connection logic watch it.
             return False
         if self._blocked_until is None or now < self._blocked_until:
@@ -743,15 +598,16 @@ class Session:
         return True
 
     async def _on_connected(self, obs: Observation, now: float) -> None:
-        if self._action_at is not None and self._clicked and not self._first_connect:
-            self.counters.reconnects += 1
+        attempt = self._attempt
+        if attempt.at is not None and attempt.clicked and not attempt.first:
+            self._count("reconnects")
             self._ledger.bump(self.url, "reconnects")
             self._log.info("session.reconnected", attempts=self.failures + 1, runtime_id=self.runtime_id)
             await self._call_hook(self._hooks.reconnect_succeeded(self))
-        self._action_at = None
-        self._first_connect = False
+        attempt.clear()
+        attempt.first = False
         self.failures = 0
-        if self._pending_resume is not None:
+        if self._runtime.pending_resume is not None:
             await self._resume(obs, now)
             return
         if self.state is not SessionState.CONNECTED:
@@ -759,20 +615,21 @@ class Session:
         await self._keepalive(now)
 
     async def _resume(self, obs: Observation, now: float) -> None:
-        assert self._frontend is not None and self._pending_resume is not None
-        key = self._pending_resume
+        runtime = self._runtime
+        assert self._frontend is not None and runtime.pending_resume is not None
+        key = runtime.pending_resume
         if self.state is not SessionState.RESUMING:
             await self._move(SessionState.RESUMING)
         if obs.busy or obs.dialogs:
-            if self._resume_started_for == key and obs.busy:
+            if runtime.started_for == key and obs.busy:
                 # Our start raced a lost page: the cell is running, so it did start.
                 self._finish_resume(key, self.resume_cell)
                 await self._after_resume(key, now)
             # Never while a cell runs: the resume would queue behind it (and a dialog would
             # swallow the click); wait for the next report.
             return
-        self._resume_attempts += 1
-        self._resume_started_for = key
+        runtime.resume_attempts += 1
+        runtime.started_for = key
         try:
             if self.policy.run_all:
                 await self._frontend.run_all(self._page)
@@ -780,31 +637,33 @@ class Session:
             else:
                 cell = await self._frontend.run_cell_with_marker(self._page, self.policy.resume_marker)
         except ResumeMarkerNotFoundError as exc:
-            self._resume_started_for = None
-            self._pending_resume = None
-            self.last_error = f"{exc}; add a code cell containing it, or run with --no-resume"
+            runtime.started_for = None
+            runtime.pending_resume = None
             self._log.error("session.resume_marker_missing", marker=self.policy.resume_marker)
-            await self._move(SessionState.ERROR)
+            await self._fail(
+                ErrorKind.RESUME_MARKER_MISSING,
+                f"{exc}; add a code cell containing it, or run with --no-resume",
+            )
             return
         except BrowserError:
             raise
         except FrontendError as exc:
-            self._resume_started_for = None
+            runtime.started_for = None
             self.last_error = f"resume cell could not be started: {exc}"
-            self._log.warning("session.resume_failed", error=str(exc), attempt=self._resume_attempts)
-            if self._resume_attempts >= self.policy.max_resume_attempts:
-                self._pending_resume = None
-                await self._move(SessionState.ERROR)
+            self._log.warning("session.resume_failed", error=str(exc), attempt=runtime.resume_attempts)
+            if runtime.resume_attempts >= self.policy.max_resume_attempts:
+                runtime.pending_resume = None
+                await self._fail(ErrorKind.RESUME_NOT_STARTED, self.last_error)
             return
         self._finish_resume(key, cell)
         await self._after_resume(key, now)
 
     def _finish_resume(self, key: str, cell: str | None) -> None:
         self._ledger.mark_resumed(self.url, key)
-        self._pending_resume = None
-        self._resume_started_for = None
+        self._runtime.pending_resume = None
+        self._runtime.started_for = None
         self.resume_cell = cell
-        self.counters.resumes += 1
+        self._count("resumes")
         self._log.info("session.resumed", runtime_id=key, cell=cell, run_all=self.policy.run_all)
 
     async def _after_resume(self, key: str, now: float) -> None:
@@ -827,7 +686,7 @@ class Session:
         except FrontendError as exc:
             self._log.warning("session.keepalive_failed", error=str(exc))
             return
-        self.counters.keepalives += 1
+        self._count("keepalives")
         self._log.debug("session.keepalive", count=self.counters.keepalives)
 
     def _schedule_keepalive(self, now: float) -> None:
@@ -837,13 +696,14 @@ class Session:
         )
 
     async def _on_connecting(self, now: float) -> None:
-        if self._action_at is not None and self.state in (
+        attempt = self._attempt
+        if attempt.at is not None and self.state in (
             SessionState.RECONNECTING,
             SessionState.CONNECTING,
             SessionState.BLOCKED,
         ):
-            self._seen_connecting = True
-            if now - self._action_at >= self.policy.connect_timeout:
+            attempt.seen_connecting = True
+            if now - attempt.at >= self.policy.connect_timeout:
                 await self._failed(now, f"no runtime after {self.policy.connect_timeout:g} s of Connecting")
             return
         if self.state not in (SessionState.CONNECTING, SessionState.RECONNECTING):
@@ -851,9 +711,10 @@ class Session:
             await self._move(SessionState.CONNECTING)
 
     async def _on_disconnected(self, obs: Observation, now: float) -> None:
-        if self._action_at is not None:
-            waited = now - self._action_at
-            if not self._seen_connecting and waited < self.policy.action_grace:
+        attempt = self._attempt
+        if attempt.at is not None:
+            waited = now - attempt.at
+            if not attempt.seen_connecting and waited < self.policy.action_grace:
                 # Our click has not shown on the page yet (or this report predates it).
                 return
             await self._failed(now, "the runtime did not connect" + _dialog_hint(obs))
@@ -874,9 +735,8 @@ class Session:
 
     async def _click_connect(self, now: float, *, first: bool = False) -> None:
         assert self._frontend is not None
-        self._action_at, self._seen_connecting, self._first_connect = now, False, first
-        self._clicked = True
-        self.counters.reconnect_attempts += 1
+        self._attempt.start(now, first=first)
+        self._count("reconnect_attempts")
         self._log.info("session.reconnecting", attempt=self.failures + 1, first=first)
         try:
             await self._frontend.reconnect(self._page)
@@ -888,13 +748,13 @@ class Session:
             # The page already shows a runtime (connected or connecting): nothing to click.
             # Keep watching it like our own connect (same grace, same timeout) without counting
             # a reconnect that nobody clicked.
-            self._clicked = False
+            self._attempt.clicked = False
             self._log.info("session.reconnect_not_needed", reason=str(exc))
 
     async def _failed(self, now: float, error: str) -> None:
         self.failures += 1
         self.last_error = error
-        self._action_at = None
+        self._attempt.clear()
         delay = self._backoff.delay(self.failures)
         self._next_attempt = now + delay
         self._log.warning(
@@ -913,14 +773,34 @@ class Session:
         # A call rather than an inline test: the awaits before it may have moved the state.
         return self.state in states
 
+    async def _fail(self, kind: ErrorKind, message: str) -> None:
+        """Stop acting on this notebook: state ``error`` with its kind and message (both always set)."""
+        self.error_kind, self.last_error = kind, message
+        await self._move(SessionState.ERROR)
+
+    def _count(self, counter: CounterName) -> None:
+        setattr(self.counters, counter, getattr(self.counters, counter) + 1)
+        try:
+            self._hooks.counted(self, counter)
+        except Exception:
+            self._log.exception("session.hook_failed")
+
     async def _move(self, new: SessionState) -> None:
         old = self.state
         if old is new:
             return
         check_transition(old, new)
+        # The state never lies: a blocked notebook says why, a notebook in error says what.
+        if new is SessionState.BLOCKED and self.blocked_reason is None:
+            raise IllegalTransitionError("A session cannot be blocked without a reason.")
+        if new is SessionState.ERROR and (self.error_kind is None or not self.last_error):
+            raise IllegalTransitionError("A session cannot be in error without an error kind and message.")
         self.state = new
         self.since = self._wall()
-        if new is not SessionState.BLOCKED:
+        if old is SessionState.BLOCKED:
+            self._log.info(
+                "session.unblocked", reason=self.blocked_reason.value if self.blocked_reason else None
+            )
             self.blocked_reason = None
             self._blocked_until = None
         self._log.info(
@@ -944,16 +824,4 @@ def _dialog_hint(obs: Observation) -> str:
     return f" ({', '.join(d.value for d in obs.dialogs)} shown)" if obs.dialogs else ""
 
 
-__all__ = [
-    "Attached",
-    "Backoff",
-    "BlockedReason",
-    "Counters",
-    "Ledger",
-    "Session",
-    "SessionHooks",
-    "SessionPolicy",
-    "SessionState",
-    "Tab",
-    "check_transition",
-]
+__all__ = ["ConnectAttempt", "Counters", "RuntimeTracker", "Session", "UnclassifiedWatch"]
