@@ -1,9 +1,17 @@
-"""One notebook's session: the state machine (``_state``), the policy's tunables (``_policy``), what it
-needs from outside (``_ports``: Tab, Ledger, hooks), and the Session itself (``_session``)."""
+"""One notebook's session.
+
+* ``_state``: the state Enum, its transition table, blocked reasons and error kinds;
+* ``_policy``: the policy's tunables and the backoff;
+* ``_ports``: what a session needs from outside (Tab, Ledger, hooks), as interfaces;
+* ``_tracking``: what it keeps track of between steps (counters, connect attempt, runtime);
+* ``_core``: the state and the one checked way to change it;
+* ``_steps``: the policy, one observation to at most one action;
+* ``_session``: :class:`Session`, the loop that follows the page.
+"""
 
 from sentinel.session._policy import Backoff, SessionPolicy
 from sentinel.session._ports import Attached, CounterName, Ledger, SessionHooks, Tab
-from sentinel.session._session import ConnectAttempt, Counters, RuntimeTracker, Session, UnclassifiedWatch
+from sentinel.session._session import Session
 from sentinel.session._state import (
     LIVE,
     TRANSITIONS,
@@ -12,6 +20,7 @@ from sentinel.session._state import (
     SessionState,
     check_transition,
 )
+from sentinel.session._tracking import ConnectAttempt, Counters, RuntimeTracker, UnclassifiedWatch
 
 __all__ = [
     "LIVE",

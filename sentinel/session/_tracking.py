@@ -1,0 +1,115 @@
+"""What a session keeps track of between steps, each with its owner: counters, our connect in flight,
+the runtime and its due resume, and how long the page has been unreadable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sentinel.frontends.base import Connection, Observation
+
+
+@dataclass(slots=True)
+class Counters:
+    """What a session has done since the daemon started (the ledger keeps lifetime totals)."""
+
+    reconnects: int = 0
+    reconnect_attempts: int = 0
+    resumes: int = 0
+    crashes: int = 0
+    keepalives: int = 0
+    dialogs_answered: int = 0
+    page_reopens: int = 0
+
+
+@dataclass(slots=True)
+class ConnectAttempt:
+    """A connect of ours in flight (a click on Connect, Reconnect or "Connect without GPU").
+
+    Attributes:
+        at: when we clicked (monotonic seconds); None while no connect of ours is in flight.
+        first: it is the first connect at start-up (not counted as a reconnect).
+        clicked: something was actually clicked (the page may already have been connecting).
+        seen_connecting: the page has shown Connecting since (so a later Disconnected is a failure).
+    """
+
+    at: float | None = None
+    first: bool = False
+    clicked: bool = False
+    seen_connecting: bool = False
+
+    def start(self, now: float, *, first: bool = False) -> None:
+        self.at, self.first, self.clicked, self.seen_connecting = now, first, True, False
+
+    def clear(self) -> None:
+        self.at = None
+
+
+@dataclass(slots=True)
+class RuntimeTracker:
+    """Which runtime the page is attached to, and whether its resume is still due.
+
+    Attributes:
+        runtime_id: the attached runtime's identity (Colab's managed id, else ``local-N``).
+        epoch: the N of ``local-N``, bumped on every reconnect and crash seen when the page gives
+            no identity of its own.
+        lost: a disconnect or Connecting was seen since the last connected runtime.
+        seen_connected: any runtime has been seen connected since the session started.
+        pending_resume: the runtime whose resume cell is due.
+        resume_attempts: starts of the resume cell tried in this runtime.
+        started_for: the runtime our last start of the resume cell was for (a start that raced a
+            lost page is recognised by the cell running in that runtime).
+    """
+
+    runtime_id: str | None = None
+    epoch: int = 0
+    lost: bool = False
+    seen_connected: bool = False
+    pending_resume: str | None = None
+    resume_attempts: int = 0
+    started_for: str | None = None
+
+    def see(self, obs: Observation, *, crashed: bool) -> tuple[str, bool] | None:
+        """Follow ``obs``; ``(runtime id, first sight)`` when it shows a runtime new to us, else None."""
+        if obs.connection is not Connection.CONNECTED:
+            if obs.connection in (Connection.DISCONNECTED, Connection.CONNECTING):
+                self.lost = True
+            return None
+        key = obs.runtime_id
+        if key is None:
+            if self.runtime_id is None or self.lost or crashed:
+                self.epoch += 1
+                key = f"local-{self.epoch}"
+            else:
+                key = self.runtime_id
+        self.lost = False
+        first_sight = not self.seen_connected
+        self.seen_connected = True
+        if key == self.runtime_id:
+            return None
+        self.runtime_id = key
+        self.resume_attempts = 0
+        return key, first_sight
+
+
+@dataclass(slots=True)
+class UnclassifiedWatch:
+    """How long the page has shown something nobody recognises, and whether its bundle was written."""
+
+    since: float | None = None
+    bundle_written: bool = False
+
+    def due(self, odd: bool, now: float, after: float) -> bool:
+        """Whether a debug bundle is due now (once per episode of ``after`` seconds of oddness)."""
+        if not odd:
+            self.since, self.bundle_written = None, False
+            return False
+        if self.since is None:
+            self.since = now
+            return False
+        if self.bundle_written or now - self.since < after:
+            return False
+        self.bundle_written = True
+        return True
+
+
+__all__ = ["ConnectAttempt", "Counters", "RuntimeTracker", "UnclassifiedWatch"]
