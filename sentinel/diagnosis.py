@@ -3,7 +3,8 @@
 The troubleshooting table is data (`RULES`): each `Rule` has regular expressions, the cause in one
 sentence and the corrective action. `diagnose()` strips terminal colours and returns one `Diagnosis`
 per rule that matches, most specific first; a generic Python traceback comes last and names the
-exception it ended with. The daemon calls it on cell output; users can call it directly::
+exception it ended with. Nothing in the daemon calls it yet (the error watch will read the resume
+cell's output with it); users can call it directly, as below::
 
     >>> from sentinel.diagnosis import diagnose
     >>> diagnose("RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB")[0].key

@@ -16,6 +16,7 @@ from playwright.async_api import BrowserType
 
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.statestore import StateStore
+from tests._eventually import consistently
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +123,10 @@ def _selectors(tmp_path: Path, text: str) -> str:
 BAD_INPUT = [
     (["run", "ftp://example.com/x"], "not a notebook URL"),
     (["run", "colab.research.google.com/drive/x"], "not a notebook URL"),
-    (["run", "http://127.0.0.1:1/a", "http://127.0.0.1:1/a"], "given twice"),
+    (["run", "http://127.0.0.1:1/a", "http://127.0.0.1:1/a"], "listed twice"),
+    (["run", "http://127.0.0.1:1/a", "HTTP://127.0.0.1:1/a/#scrollTo=x"], "listed twice"),
+    (["run", "http://[::1"], "not a notebook URL"),
+    (["run", "http://127.0.0.1:99999/a"], "not a notebook URL"),
     (["run"], "no notebook URL given"),
     (["run", "http://127.0.0.1:1/a", "--bogus"], "No such option"),
     (["run", "http://127.0.0.1:1/a", "--on-gpu-limit", "never"], "on_gpu_limit"),
@@ -147,6 +151,39 @@ async def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str],
     assert lines[0].startswith("sentinel: error:")
     assert needle in lines[0]
     assert not (tmp_path / "s").exists(), "bad input must fail before anything is created"
+
+
+# A browser the user named that cannot start or answer: found only when it is started, and still
+# the user's input (exit 2), with nothing logged before the one line.
+START_UP_FAILURES = [
+    (["--browser-path", "/bin/true"], "could not start /bin/true (--browser-path)"),
+    (["--channel", "no-such-channel"], "could not start channel no-such-channel (--channel)"),
+    (["--cdp-url", "http://127.0.0.1:9"], "cannot attach to the browser at http://127.0.0.1:9 (--cdp-url)"),
+]
+
+
+@pytest.mark.parametrize(("flags", "needle"), START_UP_FAILURES)
+async def test_a_browser_that_does_not_start_is_one_line_and_exit_2(
+    tmp_path: Path, flags: list[str], needle: str
+) -> None:
+    """`sentinel run --browser-path /bin/true URL`: one line naming the flag, exit 2, no traceback, no log."""
+    proc = await _sentinel(
+        "run",
+        *flags,
+        "--profile",
+        str(tmp_path / "p"),
+        "--state-dir",
+        str(tmp_path / "s"),
+        "--status-addr",
+        "127.0.0.1:0",
+        "http://127.0.0.1:9/x",
+    )
+    code, err = await _finish(proc, within=60)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sentinel: error: ")
+    assert needle in lines[0]
 
 
 @pytest.mark.parametrize(
@@ -233,8 +270,10 @@ async def test_login_waits_for_the_window_to_close(emu: EmulatorServer, tmp_path
     profile = tmp_path / "profile"
     task = asyncio.create_task(sign_in(profile, emu.notebook_url("nomarker"), headless=True))
     await emu.wait_for_event("nomarker", "page.loaded", timeout=30)
-    await asyncio.sleep(0.5)
-    assert not task.done(), "sign_in returned while the window was still open"
+    # It must NOT return while the window is open: a bounded wait for something not happening.
+    await consistently(
+        lambda: not task.done(), duration=0.5, what="sign_in returned while the window was still open"
+    )
     assert stat.S_IMODE(profile.stat().st_mode) == 0o700
     pid = _main_pid(profile.resolve())
     # The user closes the window: Chromium exits.

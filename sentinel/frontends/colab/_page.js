@@ -1,6 +1,6 @@
 // sentinel's in-page helper for Colab: page facts, the change observer, cell lookups, DOM snapshots.
 //
-// This file is ONE function expression, `(config) => api`. colab.py calls it through
+// This file is ONE function expression, `(config) => api`. _page.py calls it through
 // page.evaluate and page.add_init_script. Colab's CSP has no 'unsafe-eval', so nothing here uses
 // eval/Function, and colab.py never uses wait_for_function: it polls with page.evaluate instead.
 //
