@@ -9,7 +9,7 @@ demo:
 # about 5 min instead of 8 on 2 cores. Most of the suite waits on Chromium and kernels.
 test:
 	@scripts/bootstrap.sh --with-test
-	.venv/bin/python -m pytest -n 2 --dist loadfile
+	.venv/bin/python -m pytest -n 2 --dist loadfile -m "not docker"
 
 lint:
 	@scripts/bootstrap.sh --with-test
