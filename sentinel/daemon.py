@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from typing_extensions import override
 
+from sentinel.alerts import AlertPolicy
 from sentinel.browser import BrowserHost, BrowserTab, check_profile_unlocked, prepare_profile
 from sentinel.errors import UsageError
 from sentinel.frontends import Frontend, Signal, make_frontends
-from sentinel.notify import AlertPolicy, Level, Notifier
+from sentinel.notify import Notifier
 from sentinel.progress import ProgressReader, format_progress
 from sentinel.session import CounterName, Session, SessionHooks, SessionPolicy, SessionState
 from sentinel.statestore import StateStore
@@ -361,10 +362,6 @@ class Daemon:
         """Send the alert policy's alerts in the background."""
         for item in alerts:
             self._spawn(self._deliver(self.notifier.send_alert(item)), "notify")
-
-    def send(self, title: str, body: str, level: Level = Level.INFO) -> None:
-        """Send one notification in the background."""
-        self._spawn(self._deliver(self.notifier.send(title, body, level=level)), "notify")
 
     @staticmethod
     async def _deliver(call: Awaitable[object]) -> None:

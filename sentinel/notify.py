@@ -1,9 +1,6 @@
-"""Tell a human when a notebook needs one: apprise delivery (Notifier) and when to speak (AlertPolicy).
+"""Deliver notifications with apprise (:class:`Notifier`); *when* to speak is :mod:`sentinel.alerts`.
 
-The daemon feeds :class:`AlertPolicy` what happens to each notebook (state changes, failed and
-successful reconnects, a periodic ``tick``); the policy answers with :class:`Alert` s, which the
-daemon hands to :meth:`Notifier.send`. The policy is pure (clock injected), so every rule is tested
-without a network; the notifier never raises into the daemon and never blocks its event loop.
+The notifier never raises into the daemon and never blocks its event loop.
 """
 
 from __future__ import annotations
@@ -11,22 +8,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from enum import Enum, StrEnum
-from pathlib import Path
+from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 import structlog
 
 from sentinel.errors import ConfigError
-from sentinel.session._state import BlockedReason, ErrorKind
 
 if TYPE_CHECKING:
     import apprise
 
+    from sentinel.alerts import Alert
     from sentinel.config import Settings
 
 log = structlog.get_logger(__name__)
@@ -34,11 +29,6 @@ log = structlog.get_logger(__name__)
 # A notification that takes longer than this is given up (the service plugins time out sooner).
 DEFAULT_TIMEOUT: Final = 30.0
 
-# Session states (sentinel.session's enum values) as the policy sees them.
-BLOCKED: Final = "blocked"
-ERROR: Final = "error"
-NEEDS_HUMAN: Final = frozenset({BLOCKED, ERROR})
-HEALTHY: Final = frozenset({"connected"})
 
 
 class Level(StrEnum):
@@ -209,295 +199,4 @@ def _known_schemes() -> frozenset[str]:
     return _schemes
 
 
-# --- the policy ---------------------------------------------------------------------------------
-
-
-class AlertKind(StrEnum):
-    """Why an :class:`Alert` was raised."""
-
-    BLOCKED = "blocked"
-    ERROR = "error"
-    FAILING = "failing"
-    UNRECOGNISED = "unrecognised"
-    REMINDER = "reminder"
-    RECOVERED = "recovered"
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A message the policy wants sent.
-
-    Attributes:
-        kind: which rule raised it.
-        url: the notebook it is about.
-        title: one short line (push notification title).
-        body: what happened, since when, and what the human must do.
-        level: how loud.
-    """
-
-    kind: AlertKind
-    url: str
-    title: str
-    body: str
-    level: Level
-
-
-@dataclass(slots=True)
-class _Notebook:
-    state: str = "starting"
-    reason: str | None = None
-    action: str | None = None
-    # Consecutive failed reconnects; reset by a success or a healthy state.
-    failures: int = 0
-    # An incident is open from the first alert until the notebook is healthy again.
-    incident_since: float | None = None
-    last_sent: float | None = None
-    reminders: int = 0
-    # The failures are pages that did not load (not reconnects that did not work).
-    unreachable: bool = False
-
-
-# What the human must do, by why the notebook is blocked or in error. The session always names a
-# cause (the state machine checks it), so no message is ever parsed for advice.
-ADVICE: Final[Mapping[BlockedReason | ErrorKind, str]] = {
-    BlockedReason.CAPTCHA: (
-        "Open the notebook in sentinel's browser and solve the reCAPTCHA by hand; sentinel never clicks it."
-    ),
-    BlockedReason.SIGNED_OUT: "Run `sentinel login` and sign in to Google again; sentinel never types passwords.",
-    BlockedReason.GPU_LIMIT: (
-        "Wait for Colab's GPU quota to reset (sentinel retries), or restart with --on-gpu-limit cpu."
-    ),
-    BlockedReason.TOO_MANY_SESSIONS: (
-        "Close other Colab sessions (Runtime > Manage sessions); sentinel retries afterwards."
-    ),
-    ErrorKind.RESUME_MARKER_MISSING: (
-        "Add a code cell containing the resume marker to the notebook, or run with --no-resume."
-    ),
-    ErrorKind.RESUME_NOT_STARTED: (
-        "Open the notebook in sentinel's browser and check why its resume cell does not start; "
-        "then restart sentinel."
-    ),
-}
-GENERIC_ADVICE: Final = (
-    "Open the notebook in sentinel's browser profile and resolve it; sentinel keeps retrying."
-)
-
-
-def advice(cause: BlockedReason | ErrorKind | None) -> str:
-    """What a human should do about ``cause``, in one sentence."""
-    return ADVICE.get(cause, GENERIC_ADVICE) if cause is not None else GENERIC_ADVICE
-
-
-class AlertPolicy:
-    """Decides when to notify; pure apart from the injected clock.
-
-    Rules:
-        * entering ``blocked`` or ``error`` (or a new reason while in it) alerts at once;
-        * ``after_failures`` consecutive failed reconnects alert once;
-        * while a notebook still needs a human (blocked, error, or still failing), :meth:`tick`
-          repeats the alert every ``repeat_interval`` seconds, louder (0 disables reminders);
-        * the first healthy state (``connected``) after any alert sends a recovery message.
-
-    Args:
-        after_failures: consecutive failed reconnects that make an alert.
-        repeat_interval: seconds between reminders; 0 for none.
-        clock: monotonic seconds; inject a fake in tests.
-    """
-
-    def __init__(
-        self,
-        *,
-        after_failures: int = 3,
-        repeat_interval: float = 1800.0,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        if after_failures < 1:
-            raise ValueError("after_failures must be at least 1")
-        if repeat_interval < 0:
-            raise ValueError("repeat_interval must not be negative")
-        self._after_failures = after_failures
-        self._repeat_interval = repeat_interval
-        self._clock = clock or time.monotonic
-        self._notebooks: dict[str, _Notebook] = {}
-
-    @classmethod
-    def from_settings(cls, settings: Settings, clock: Callable[[], float] | None = None) -> AlertPolicy:
-        """The policy for ``settings.notify_after_failures`` and ``settings.notify_repeat_interval``."""
-        return cls(
-            after_failures=settings.notify_after_failures,
-            repeat_interval=settings.notify_repeat_interval,
-            clock=clock,
-        )
-
-    def state_changed(
-        self,
-        url: str,
-        state: str | Enum,
-        *,
-        reason: str | None = None,
-        cause: BlockedReason | ErrorKind | None = None,
-        action: str | None = None,
-    ) -> list[Alert]:
-        """The notebook at ``url`` is now in ``state``.
-
-        Args:
-            url: the notebook.
-            state: the session state (its enum or the enum's value, e.g. ``"blocked"``).
-            reason: for blocked/error: why, in words (default: the cause's value).
-            cause: for blocked/error: the blocked reason or error kind; picks the advice.
-            action: what the human must do; default: :func:`advice` for ``cause``.
-        """
-        name = _state_name(state)
-        nb = self._notebook(url)
-        previous, previous_reason = nb.state, nb.reason
-        nb.state = name
-        if name in NEEDS_HUMAN:
-            reason = reason or (cause.value if cause is not None else None)
-            nb.reason, nb.action = reason, action or advice(cause)
-            if previous != name or previous_reason != reason:
-                return [self._open(url, nb, AlertKind(name))]
-            return []
-        nb.reason = nb.action = None
-        if name in HEALTHY:
-            nb.failures = 0
-            nb.unreachable = False
-            return self._recover(url, nb)
-        return []
-
-    def reconnect_failed(self, url: str, *, error: str | None = None) -> list[Alert]:
-        """A reconnect attempt for ``url`` failed; alerts when the failures reach the threshold."""
-        nb = self._notebook(url)
-        nb.failures += 1
-        if nb.failures == self._after_failures:
-            nb.reason = error
-            return [self._open(url, nb, AlertKind.FAILING)]
-        return []
-
-    def unreachable(self, url: str, *, error: str | None = None) -> list[Alert]:
-        """The page of ``url`` did not load again; alerts when the failures in a row reach the threshold."""
-        nb = self._notebook(url)
-        nb.failures += 1
-        nb.unreachable = True
-        if nb.failures == self._after_failures:
-            nb.reason = error
-            return [self._open(url, nb, AlertKind.FAILING)]
-        return []
-
-    def reconnect_succeeded(self, url: str) -> list[Alert]:
-        """A reconnect for ``url`` worked; the failure count starts over (recovery waits for ``connected``)."""
-        self._notebook(url).failures = 0
-        return []
-
-    def unclassified(self, url: str, detail: str, bundle: Path | None, *, seconds: float) -> list[Alert]:
-        """The page of ``url`` has shown something nobody recognises for ``seconds``: one warning, with the bundle."""
-        where = f"\nDebug bundle: {bundle}" if bundle else ""
-        title = f"sentinel: {notebook_name(url)} shows something sentinel does not recognise"
-        body = f"{url}\nFor {seconds:g} s the page has shown: {detail[:300]}{where}"
-        return [Alert(AlertKind.UNRECOGNISED, url, title, body, Level.WARNING)]
-
-    def forget(self, url: str) -> None:
-        """Stop tracking ``url`` (the notebook was removed)."""
-        self._notebooks.pop(url, None)
-
-    def tick(self) -> list[Alert]:
-        """Reminders that are due; call it periodically (every few seconds is plenty)."""
-        if self._repeat_interval == 0:
-            return []
-        now = self._clock()
-        due: list[Alert] = []
-        for url, nb in self._notebooks.items():
-            still_bad = nb.state in NEEDS_HUMAN or nb.failures >= self._after_failures
-            if (
-                still_bad
-                and nb.incident_since is not None
-                and nb.last_sent is not None
-                and now - nb.last_sent >= self._repeat_interval
-            ):
-                nb.reminders += 1
-                nb.last_sent = now
-                due.append(self._reminder(url, nb, now))
-        return due
-
-    def _notebook(self, url: str) -> _Notebook:
-        return self._notebooks.setdefault(url, _Notebook())
-
-    def _open(self, url: str, nb: _Notebook, kind: AlertKind) -> Alert:
-        now = self._clock()
-        if nb.incident_since is None:
-            nb.incident_since = now
-        nb.last_sent = now
-        nb.reminders = 0
-        name = notebook_name(url)
-        if kind is AlertKind.FAILING and nb.unreachable:
-            title = f"sentinel: {name} did not load {nb.failures} times"
-            detail = f"Last error: {nb.reason}." if nb.reason else ""
-            body = f"{url}\nThe notebook's page did not load {nb.failures} times in a row; sentinel keeps retrying with backoff. {detail}"
-            return Alert(kind, url, title, body.rstrip(), Level.WARNING)
-        if kind is AlertKind.FAILING:
-            title = f"sentinel: {name} failed to reconnect {nb.failures} times"
-            detail = f"Last error: {nb.reason}." if nb.reason else "sentinel keeps retrying with backoff."
-            body = f"{url}\n{nb.failures} reconnect attempts in a row failed. {detail}"
-            return Alert(kind, url, title, body, Level.WARNING)
-        what = "is blocked" if kind is AlertKind.BLOCKED else "stopped with an error"
-        title = f"sentinel: {name} {what}"
-        body = f"{url}\nReason: {nb.reason or 'unknown'}.\nWhat to do: {nb.action}"
-        return Alert(kind, url, title, body, Level.WARNING if kind is AlertKind.BLOCKED else Level.FAILURE)
-
-    def _reminder(self, url: str, nb: _Notebook, now: float) -> Alert:
-        assert nb.incident_since is not None
-        name = notebook_name(url)
-        since = format_duration(now - nb.incident_since)
-        if nb.state in NEEDS_HUMAN:
-            title = f"sentinel: {name} still {nb.state} after {since} (reminder {nb.reminders})"
-            body = f"{url}\nReason: {nb.reason or 'unknown'}.\nWhat to do: {nb.action}"
-        else:
-            title = f"sentinel: {name} still failing after {since} (reminder {nb.reminders})"
-            body = f"{url}\n{nb.failures} reconnect attempts in a row failed; sentinel keeps retrying."
-        return Alert(AlertKind.REMINDER, url, title, body, Level.FAILURE)
-
-    def _recover(self, url: str, nb: _Notebook) -> list[Alert]:
-        if nb.incident_since is None:
-            return []
-        down = format_duration(self._clock() - nb.incident_since)
-        nb.incident_since = nb.last_sent = None
-        nb.reminders = 0
-        title = f"sentinel: {notebook_name(url)} is back to normal"
-        body = f"{url}\nConnected again after {down}."
-        return [Alert(AlertKind.RECOVERED, url, title, body, Level.SUCCESS)]
-
-
-def _state_name(state: str | Enum) -> str:
-    return str(state.value) if isinstance(state, Enum) else state
-
-
-def notebook_name(url: str) -> str:
-    """A short, readable name for a notebook URL (its last path segment, without query or fragment)."""
-    parts = urlsplit(url)
-    segment = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    name = segment or parts.netloc or url
-    return name if len(name) <= 40 else name[:18] + "..." + name[-18:]
-
-
-def format_duration(seconds: float) -> str:
-    """``95`` -> ``'1 min 35 s'``, ``7260`` -> ``'2 h 1 min'``: coarse, for people."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
-
-
-__all__ = [
-    "Alert",
-    "AlertKind",
-    "AlertPolicy",
-    "Delivery",
-    "Level",
-    "Notifier",
-    "advice",
-    "format_duration",
-    "notebook_name",
-]
+__all__ = ["DEFAULT_TIMEOUT", "Delivery", "Level", "Notifier"]

@@ -8,22 +8,15 @@ import enum
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 
+from sentinel.alerts import Alert, AlertKind, AlertPolicy, advice, format_duration, notebook_name
 from sentinel.config import load_settings
 from sentinel.errors import ConfigError
-from sentinel.notify import (
-    Alert,
-    AlertKind,
-    AlertPolicy,
-    Level,
-    Notifier,
-    advice,
-    format_duration,
-    notebook_name,
-)
+from sentinel.notify import Level, Notifier
 from sentinel.session import BlockedReason, ErrorKind
 from tests._sink import Sink, serve_sink
 
@@ -265,6 +258,26 @@ class TestAlertPolicy:
         assert "Add a code cell containing the resume marker" in alert.body
         [custom] = policy.state_changed(OTHER, "error", reason="weird", action="Call Bob.")
         assert custom.body.endswith("What to do: Call Bob.")
+
+    def test_an_unreachable_page_alerts_at_the_threshold_as_not_loading(self, policy: AlertPolicy) -> None:
+        """Pages that do not load are transient: silent twice, one warning the third time, then recovery."""
+        assert policy.state_changed(NB, "unreachable") == []
+        assert policy.unreachable(NB, error="net::ERR_CONNECTION_REFUSED") == []
+        assert policy.unreachable(NB, error="net::ERR_CONNECTION_REFUSED") == []
+        [alert] = policy.unreachable(NB, error="net::ERR_CONNECTION_REFUSED")
+        assert alert.kind is AlertKind.FAILING
+        assert alert.level is Level.WARNING
+        assert alert.title == "sentinel: 1AbCdEf did not load 3 times"
+        assert "ERR_CONNECTION_REFUSED" in alert.body
+        assert policy.unreachable(NB, error="again") == []
+        assert kinds(policy.state_changed(NB, "connected")) == [AlertKind.RECOVERED]
+
+    def test_an_unrecognised_page_is_one_warning_naming_the_bundle(self, policy: AlertPolicy) -> None:
+        [alert] = policy.unclassified(NB, "Something new in Colab", Path("/state/debug/b1"), seconds=30)
+        assert alert.kind is AlertKind.UNRECOGNISED
+        assert alert.title == "sentinel: 1AbCdEf shows something sentinel does not recognise"
+        assert "For 30 s the page has shown: Something new in Colab" in alert.body
+        assert "Debug bundle: /state/debug/b1" in alert.body
 
     def test_consecutive_failures_alert_at_the_threshold(self, policy: AlertPolicy, clock: FakeClock) -> None:
         """1. Two failed reconnects are silent, the third alerts, the fourth is silent again.

@@ -116,7 +116,7 @@ def _print_table(document: dict[str, Any], base: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from sentinel.notify import notebook_name
+    from sentinel.alerts import notebook_name
 
     now = datetime.now(UTC)
     notebooks: list[dict[str, Any]] = document["notebooks"]
@@ -154,7 +154,7 @@ def _print_table(document: dict[str, Any], base: str) -> None:
 
 
 def _ago(value: object, now: datetime, *, suffix: str = " ago") -> str:
-    from sentinel.notify import format_duration
+    from sentinel.alerts import format_duration
 
     if not isinstance(value, str):
         return "?"
