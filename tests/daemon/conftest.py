@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from sentinel.config import load_settings
 from sentinel.daemon import Daemon
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.session import Session, SessionPolicy, SessionState
+from tests._eventually import eventually
 from tests._sink import Sink, serve_sink
 
 UIS = ("2022", "2023", "2025")
@@ -128,27 +128,6 @@ async def running_daemon(
         await asyncio.wait_for(serving, 20)
 
 
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]],
-    within: float = 30.0,
-    what: str | Callable[[], str] = "",
-) -> None:
-    """Poll ``check`` until true; fail with ``what`` (called then, if callable) after ``within`` seconds.
-
-    ``within`` is a bound for a loaded CI machine, not a speed requirement: benchmarks measure speed.
-    """
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what() if callable(what) else what}")
-        await asyncio.sleep(0.05)
-
-
 def session_for(daemon: Daemon, name: str) -> Session:
     """The session whose URL names notebook ``name``."""
     return next(s for s in daemon.sessions if f"/notebooks/{name}?" in s.url or s.url.endswith(f"/{name}"))
@@ -166,8 +145,8 @@ async def settled(daemon: Daemon, name: str, within: float = 40.0) -> Session:
 
     await eventually(
         calm,
-        within,
-        lambda: f"{name} connected, idle, no dialog (state {session.state}, seen {session.observation})",
+        timeout=within,
+        what=lambda: f"{name} connected, idle, no dialog (state {session.state}, seen {session.observation})",
     )
     return session
 

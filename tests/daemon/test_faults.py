@@ -7,7 +7,6 @@ Drive consent, credentials and OAuth popup flows of that generation.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -20,11 +19,11 @@ import pytest
 from sentinel.daemon import Daemon
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.session import BlockedReason, SessionState
+from tests._eventually import consistently, eventually
 from tests._sink import Sink
 from tests.daemon.conftest import (
     UIS,
     assert_resumed_once_per_runtime,
-    eventually,
     resume_starts,
     running_daemon,
     settled,
@@ -66,7 +65,9 @@ async def test_start_up_walks_every_consent(emu: EmulatorServer, fleet: Daemon, 
     # Every click the daemon made was trusted input.
     assert all(e.get("trusted") is True for e in clicks(events, ""))
     await assert_resumed_once_per_runtime(emu, name)
-    await eventually(lambda: fleet.snapshot().notebooks[UIS.index(ui)].progress == "step 1/1", 30, "progress")
+    await eventually(
+        lambda: fleet.snapshot().notebooks[UIS.index(ui)].progress == "step 1/1", timeout=30, what="progress"
+    )
 
 
 @pytest.mark.parametrize(("ui", "kind"), [*[(ui, "idle_disconnect") for ui in UIS], ("2025", "max_lifetime")])
@@ -89,8 +90,8 @@ async def test_disconnect_is_reconnected_and_resumed_once(
         name, "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
     )
     await settled(fleet, name)
-    await asyncio.sleep(1.2)  # a poll later: still exactly one resume
-    await assert_resumed_once_per_runtime(emu, name, since)
+    # A poll later still exactly one resume: a bounded wait for a second one NOT happening.
+    await consistently(lambda: assert_resumed_once_per_runtime(emu, name, since), duration=1.2)
     assert session.failures == 0
 
 
@@ -106,8 +107,8 @@ async def test_crash_gets_a_fresh_runtime_resumed_once(emu: EmulatorServer, flee
         name, "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
     )
     await settled(fleet, name)
-    await asyncio.sleep(1.2)
-    await assert_resumed_once_per_runtime(emu, name, since)
+    # (the same: no second resume a poll later)
+    await consistently(lambda: assert_resumed_once_per_runtime(emu, name, since), duration=1.2)
     assert session.counters.crashes == crashes + 1
 
 
@@ -133,15 +134,22 @@ async def test_captcha_blocks_is_never_clicked_and_recovers(
     session = await settled(fleet, name)
     since = time.time()
     await emu.inject(name, "captcha")
-    await eventually(lambda: session.state is SessionState.BLOCKED, 30, "blocked")
+    await eventually(lambda: session.state is SessionState.BLOCKED, timeout=30, what="blocked")
     assert session.blocked_reason is BlockedReason.CAPTCHA
-    await asyncio.sleep(2)  # two safety polls and any observer reports
-    events = await emu.events(name, since=since)
-    assert clicks(events, "") == [], "sentinel clicked something while the captcha was up"
-    assert not [e for e in events if e["kind"] == "user.input"], "sentinel produced input under the captcha"
+
+    async def hands_off() -> None:
+        events = await emu.events(name, since=since)
+        assert clicks(events, "") == [], "sentinel clicked something while the captcha was up"
+        assert not [e for e in events if e["kind"] == "user.input"], (
+            "sentinel produced input under the captcha"
+        )
+
+    # Two safety polls and any observer reports, none of which may act: a bounded wait for something
+    # not happening.
+    await consistently(hands_off, duration=2)
     # The human dismisses it.
     await session.page.locator("colab-recaptcha-dialog mwc-button").click()
-    await eventually(lambda: session.state is SessionState.CONNECTED, 30, "connected again")
+    await eventually(lambda: session.state is SessionState.CONNECTED, timeout=30, what="connected again")
 
 
 @pytest.mark.parametrize("ui", UIS)
@@ -161,7 +169,9 @@ async def test_an_unknown_dialog_is_left_alone_bundled_and_reported(
     since, seen = time.time(), len(sink.received)
     await emu.inject(name, "unknown_dialog")
     title = f"sentinel: {name} shows something sentinel does not recognise"
-    await eventually(lambda: title in sink.titles()[seen:], 30, "the unrecognised-page notification")
+    await eventually(
+        lambda: title in sink.titles()[seen:], timeout=30, what="the unrecognised-page notification"
+    )
 
     bundles = set(debug.iterdir()) - before
     assert len(bundles) == 1, bundles
@@ -185,10 +195,15 @@ async def test_an_unknown_dialog_is_left_alone_bundled_and_reported(
     )
     assert closed["button"] == "Not now"
     await settled(fleet, name)
-    await asyncio.sleep(fleet.policy.unclassified_after + 1)
-    assert set(debug.iterdir()) - before == {bundle}
-    assert [t for t in sink.titles()[seen:] if t == title] == [title]
-    assert session.state is SessionState.CONNECTED
+
+    def reported_once() -> None:
+        assert set(debug.iterdir()) - before == {bundle}
+        assert [t for t in sink.titles()[seen:] if t == title] == [title]
+        assert session.state is SessionState.CONNECTED
+
+    # Past the unclassified delay once more: no second bundle or notification (a bounded wait for
+    # something not happening).
+    await consistently(reported_once, duration=fleet.policy.unclassified_after + 1)
 
 
 async def test_gpu_limit_waits_blocked_then_recovers(emu: EmulatorServer, fleet: Daemon, sink: Sink) -> None:
@@ -198,20 +213,24 @@ async def test_gpu_limit_waits_blocked_then_recovers(emu: EmulatorServer, fleet:
     since = time.time()
     await emu.inject(name, "gpu_limit")
     await emu.inject(name, "idle_disconnect")
-    await eventually(lambda: session.state is SessionState.BLOCKED, 30, "blocked")
+    await eventually(lambda: session.state is SessionState.BLOCKED, timeout=30, what="blocked")
     assert session.blocked_reason is BlockedReason.GPU_LIMIT
     closed = await emu.wait_for_event(
         name, "dialog.closed", since=since, predicate=lambda e: e.get("dialog") == "gpu_limit"
     )
     assert closed["button"] == "Close"
-    await eventually(lambda: any("g2025 is blocked" in t for t in sink.titles()), 30, "blocked notification")
+    await eventually(
+        lambda: any("g2025 is blocked" in t for t in sink.titles()), timeout=30, what="blocked notification"
+    )
     await emu.wait_for_event(
         name, "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
     )
     await settled(fleet, name)
     await assert_resumed_once_per_runtime(emu, name, since)
     await eventually(
-        lambda: any("g2025 is back to normal" in t for t in sink.titles()), 30, "recovery notification"
+        lambda: any("g2025 is back to normal" in t for t in sink.titles()),
+        timeout=30,
+        what="recovery notification",
     )
 
 
@@ -221,7 +240,9 @@ async def test_too_many_sessions_blocks_then_recovers(emu: EmulatorServer, fleet
     since = time.time()
     await emu.inject(name, "too_many_sessions")
     await emu.inject(name, "idle_disconnect")
-    await eventually(lambda: session.blocked_reason is BlockedReason.TOO_MANY_SESSIONS, 30, "blocked")
+    await eventually(
+        lambda: session.blocked_reason is BlockedReason.TOO_MANY_SESSIONS, timeout=30, what="blocked"
+    )
     await emu.wait_for_event(
         name, "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
     )
@@ -237,16 +258,23 @@ async def test_signed_out_blocks_notifies_and_never_clicks(
     session = await settled(fleet, name)
     since, seen = time.time(), len(sink.received)
     await emu.inject(name, "sign_out")
-    await eventually(lambda: session.blocked_reason is BlockedReason.SIGNED_OUT, 30, "blocked(signed_out)")
-    await eventually(lambda: any("g2022 is blocked" in t for t in sink.titles()[seen:]), 30, "notification")
+    await eventually(
+        lambda: session.blocked_reason is BlockedReason.SIGNED_OUT, timeout=30, what="blocked(signed_out)"
+    )
+    await eventually(
+        lambda: any("g2022 is blocked" in t for t in sink.titles()[seen:]), timeout=30, what="notification"
+    )
     body = next(m["message"] for m in sink.received[seen:] if "g2022 is blocked" in m["title"])
     assert "Reason: signed_out" in body
     assert "sentinel login" in body
     await emu.inject(name, "idle_disconnect")
-    await asyncio.sleep(3)
-    events = await emu.events(name, since=since)
-    assert clicks(events, "") == [], "sentinel clicked while signed out"
-    assert session.state is SessionState.BLOCKED
+
+    async def hands_off() -> None:
+        assert clicks(await emu.events(name, since=since), "") == [], "sentinel clicked while signed out"
+        assert session.state is SessionState.BLOCKED
+
+    # The disconnect must be left alone while signed out: a bounded wait for something not happening.
+    await consistently(hands_off, duration=3)
     await emu.inject(name, "sign_in")
     await emu.wait_for_event(
         name, "cell.finished", since=since, predicate=lambda e: e.get("cell_id") == "resume"
@@ -254,7 +282,7 @@ async def test_signed_out_blocks_notifies_and_never_clicks(
     await settled(fleet, name)
     await assert_resumed_once_per_runtime(emu, name, since)
     await eventually(
-        lambda: any("g2022 is back to normal" in t for t in sink.titles()[seen:]), 30, "recovery"
+        lambda: any("g2022 is back to normal" in t for t in sink.titles()[seen:]), timeout=30, what="recovery"
     )
 
 
@@ -267,7 +295,9 @@ async def test_page_crash_reopens_the_tab_without_a_new_resume(emu: EmulatorServ
     cdp = await page.context.new_cdp_session(page)
     with pytest.raises(Exception):  # noqa: B017  # the renderer dies mid-call
         await cdp.send("Page.crash")
-    await eventually(lambda: session.page is not None and session.page is not page, 30, "a new page")
+    await eventually(
+        lambda: session.page is not None and session.page is not page, timeout=30, what="a new page"
+    )
     await settled(fleet, name)
     assert session.runtime_id == runtime
     assert await resume_starts(emu, name, since) == {}
@@ -308,7 +338,9 @@ async def test_chromium_sigkill_is_relaunched(emu: EmulatorServer, fleet: Daemon
     runtimes = [s.runtime_id for s in sessions]
     since = time.time()
     os.kill(_chromium_main_pid(fleet.settings.profile.resolve()), signal.SIGKILL)
-    await eventually(lambda: fleet.host is not None and fleet.host.restarts == 1, 30, "relaunched")
+    await eventually(
+        lambda: fleet.host is not None and fleet.host.restarts == 1, timeout=30, what="relaunched"
+    )
     for ui in UIS:
         await settled(fleet, f"g{ui}", within=30)
     assert [s.runtime_id for s in sessions] == runtimes
