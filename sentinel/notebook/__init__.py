@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from sentinel import __version__ as __version__
 
-from ._checkpoint import MANIFEST_FORMAT, MANIFEST_VERSION, Checkpointer, CheckpointInfo
+from ._checkpoint import Checkpointer
 from ._errors import (
     CheckpointCorruptError,
     CheckpointError,
@@ -42,6 +42,7 @@ from ._errors import (
     UnsupportedStateError,
 )
 from ._lease import LEASE_FILE_NAME, Lease
+from ._manifest import MANIFEST_FORMAT, MANIFEST_VERSION, CheckpointInfo
 from ._persistence import DEFAULT_LOCAL_ROOT, ProjectPaths, in_colab, setup_persistence, validate_project_name
 from ._report import REPORT_PREFIX, format_report, parse_report, report
 from ._state import (

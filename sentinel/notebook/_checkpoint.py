@@ -1,6 +1,7 @@
 """Crash-safe, verified, rotating checkpoints in one folder (stdlib only; runs inside the Colab kernel).
 
-The commit protocol, built for Google Drive's FUSE mount where rename-over-existing is no guarantee:
+The commit protocol, built for Google Drive's FUSE mount where rename-over-existing is no guarantee
+(the file names and the manifest are described in `_manifest`):
 
 1. The payload goes to a new, unique, step-numbered name ``ckpt-<step>-<token>.pt`` (``.pkl`` without
    PyTorch), created exclusively; its sha256 and size are computed while it is written; it is fsynced,
@@ -14,14 +15,10 @@ The commit protocol, built for Google Drive's FUSE mount where rename-over-exist
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
-
-from sentinel import __version__
 
 from ._errors import (
     CheckpointCorruptError,
@@ -31,7 +28,16 @@ from ._errors import (
     StepOrderError,
 )
 from ._io import HashingWriter, fsync_dir, write_new_file
-from ._lease import Lease, runtime_identity
+from ._lease import Lease
+from ._manifest import (
+    CheckpointInfo,
+    info_from_record,
+    manifest_bytes,
+    new_checkpoint_paths,
+    new_manifest,
+    payload_problem,
+    scan_folder,
+)
 from ._state import check_weights_only
 
 TYPE_CHECKING = False
@@ -40,124 +46,9 @@ if TYPE_CHECKING:
     import threading
     from typing import Any, Literal
 
-MANIFEST_FORMAT = "sentinel-checkpoint"
-MANIFEST_VERSION = 1
-_MANIFEST_SUFFIX = ".manifest.json"
-_PAYLOAD_SUFFIXES = {"torch": ".pt", "pickle": ".pkl"}
-_READ_CHUNK = 8 << 20
+    from ._manifest import CheckpointEntry
+
 _MISSING: Any = object()
-
-
-class CheckpointInfo:
-    """One complete checkpoint, as described by its manifest.
-
-    Attributes:
-        step: The training step it was saved at.
-        name: Its stem, ``ckpt-<step>-<token>``.
-        payload: Path of the data file.
-        manifest: Path of the manifest file.
-        size: Payload size in bytes.
-        sha256: Hex sha256 of the payload.
-        created_at: Unix time of the save.
-        serializer: ``"torch"`` or ``"pickle"``.
-        weights_only: Whether the payload loads under ``torch.load(weights_only=True)``.
-        versions: Library versions that wrote it (sentinel, python, torch, numpy).
-    """
-
-    __slots__ = (
-        "created_at",
-        "manifest",
-        "name",
-        "payload",
-        "serializer",
-        "sha256",
-        "size",
-        "step",
-        "versions",
-        "weights_only",
-    )
-
-    def __init__(
-        self,
-        *,
-        step: int,
-        name: str,
-        payload: Path,
-        manifest: Path,
-        size: int,
-        sha256: str,
-        created_at: float,
-        serializer: str,
-        weights_only: bool,
-        versions: dict[str, str],
-    ) -> None:
-        self.step = step
-        self.name = name
-        self.payload = payload
-        self.manifest = manifest
-        self.size = size
-        self.sha256 = sha256
-        self.created_at = created_at
-        self.serializer = serializer
-        self.weights_only = weights_only
-        self.versions = versions
-
-    def __repr__(self) -> str:
-        return f"CheckpointInfo(step={self.step}, name={self.name!r}, size={self.size})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, CheckpointInfo):
-            return NotImplemented
-        return all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.sha256))
-
-
-class _Entry:
-    """Files in the folder that share one ``ckpt-<step>-<token>`` stem."""
-
-    __slots__ = ("info", "manifest", "payload", "problem", "stem", "step")
-
-    def __init__(self, stem: str, step: int) -> None:
-        self.stem = stem
-        self.step = step
-        self.payload: Path | None = None
-        self.manifest: Path | None = None
-        self.info: CheckpointInfo | None = None
-        self.problem: str | None = None
-
-
-def _parse_name(filename: str) -> tuple[str, int, str] | None:
-    """``ckpt-000000001200-1a2b3c4d.pt`` -> (stem, step, kind); None for files that are not ours."""
-    if not filename.startswith("ckpt-"):
-        return None
-    for kind, suffix in (("manifest", _MANIFEST_SUFFIX), ("payload", ".pt"), ("payload", ".pkl")):  # noqa: B007
-        if filename.endswith(suffix):
-            stem = filename[: -len(suffix)]
-            break
-    else:
-        return None
-    parts = stem.split("-")
-    if len(parts) != 3 or len(parts[1]) < 12 or not parts[1].isdigit() or not parts[1].isascii():
-        return None
-    token = parts[2]
-    if len(token) != 8 or any(c not in "0123456789abcdef" for c in token):
-        return None
-    return stem, int(parts[1]), kind
-
-
-def _canonical(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _library_versions() -> dict[str, str]:
-    versions = {"sentinel": __version__, "python": sys.version.split()[0]}
-    for module in ("torch", "numpy"):
-        mod = sys.modules.get(module)
-        if mod is not None:
-            versions[module] = str(getattr(mod, "__version__", "unknown"))
-    return versions
 
 
 class Checkpointer:
@@ -282,32 +173,22 @@ class Checkpointer:
         serializer = self._serializer()
         if serializer == "torch" and self.weights_only:
             check_weights_only(state)
-        import secrets
-
-        stem = f"ckpt-{step:012d}-{secrets.token_hex(4)}"
-        payload = self.directory / (stem + _PAYLOAD_SUFFIXES[serializer])
-        manifest_path = self.directory / (stem + _MANIFEST_SUFFIX)
+        stem, payload, manifest_path = new_checkpoint_paths(self.directory, step, serializer)
         size, digest = self._write_payload(payload, state, serializer)
-        created = time.time()
-        record: dict[str, Any] = {
-            "format": MANIFEST_FORMAT,
-            "format_version": MANIFEST_VERSION,
-            "step": step,
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
-            "created_at_unix": created,
-            "serializer": serializer,
-            "weights_only": bool(serializer == "torch" and self.weights_only),
-            "files": [{"name": payload.name, "size": size, "sha256": digest}],
-            "versions": _library_versions(),
-            "writer": runtime_identity(),
-        }
-        record["manifest_sha256"] = _sha256_hex(_canonical(record))
+        record = new_manifest(
+            step=step,
+            serializer=serializer,
+            weights_only=bool(serializer == "torch" and self.weights_only),
+            payload=payload,
+            size=size,
+            sha256=digest,
+        )
         try:
-            self._write_manifest(manifest_path, json.dumps(record, indent=1).encode() + b"\n")
+            self._write_manifest(manifest_path, manifest_bytes(record))
         except BaseException:
             _remove(payload)  # never committed: leave nothing behind
             raise
-        info = self._info_from_record(stem, record, payload, manifest_path)
+        info = info_from_record(stem, record, payload, manifest_path)
         self._checked[stem] = None
         self._rotate(info)
         return info
@@ -427,7 +308,7 @@ class Checkpointer:
         """The newest complete checkpoint (as in `list()`), or None."""
         return self._newest_complete(self._scan())
 
-    def _newest_complete(self, entries: builtins.list[_Entry]) -> CheckpointInfo | None:
+    def _newest_complete(self, entries: builtins.list[CheckpointEntry]) -> CheckpointInfo | None:
         best: CheckpointInfo | None = None
         for entry in entries:
             info = entry.info
@@ -437,81 +318,9 @@ class Checkpointer:
                 best = info
         return best
 
-    def _scan(self) -> builtins.list[_Entry]:
+    def _scan(self) -> builtins.list[CheckpointEntry]:
         self._wait_for_rotation()
-        try:
-            names = [p.name for p in self.directory.iterdir()]
-        except FileNotFoundError:
-            return []
-        entries: dict[str, _Entry] = {}
-        for filename in names:
-            parsed = _parse_name(filename)
-            if parsed is None:
-                continue
-            stem, step, kind = parsed
-            entry = entries.get(stem)
-            if entry is None:
-                entry = entries[stem] = _Entry(stem, step)
-            path = self.directory / filename
-            if kind == "manifest":
-                entry.manifest = path
-            elif entry.payload is None:
-                entry.payload = path
-            else:
-                entry.problem = "two payload files share one name"
-        for entry in entries.values():
-            if entry.manifest is None:
-                entry.problem = "incomplete: the save was interrupted before its manifest was written"
-            elif entry.problem is None:
-                self._read_manifest(entry)
-        return list(entries.values())
-
-    def _read_manifest(self, entry: _Entry) -> None:
-        assert entry.manifest is not None
-        try:
-            with entry.manifest.open("rb") as f:
-                raw = f.read(1 << 20)
-            record = json.loads(raw)
-        except (OSError, ValueError) as exc:
-            entry.problem = f"manifest unreadable ({exc})"
-            return
-        problem = _manifest_problem(record, entry)
-        if problem is not None:
-            entry.problem = f"manifest invalid: {problem}"
-            return
-        payload = self.directory / record["files"][0]["name"]
-        if entry.payload != payload:
-            entry.problem = f"payload {payload.name} is missing"
-            return
-        try:
-            actual = payload.stat().st_size
-        except OSError as exc:
-            entry.problem = f"payload cannot be read ({exc})"
-            return
-        expected = record["files"][0]["size"]
-        if actual != expected:
-            entry.problem = (
-                f"payload is {actual} bytes, the manifest says {expected} (truncated, or still uploading)"
-            )
-            return
-        entry.info = self._info_from_record(entry.stem, record, payload, entry.manifest)
-
-    def _info_from_record(
-        self, stem: str, record: dict[str, Any], payload: Path, manifest: Path
-    ) -> CheckpointInfo:
-        file = record["files"][0]
-        return CheckpointInfo(
-            step=record["step"],
-            name=stem,
-            payload=payload,
-            manifest=manifest,
-            size=file["size"],
-            sha256=file["sha256"],
-            created_at=float(record["created_at_unix"]),
-            serializer=record["serializer"],
-            weights_only=bool(record["weights_only"]),
-            versions=dict(record["versions"]),
-        )
+        return scan_folder(self.directory)
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -521,29 +330,10 @@ class Checkpointer:
         Raises:
             CheckpointCorruptError: The payload is missing, truncated or altered.
         """
-        import hashlib
-
-        sha = hashlib.sha256()
-        size = 0
-        try:
-            with info.payload.open("rb", buffering=0) as f:
-                buf = bytearray(_READ_CHUNK)
-                view = memoryview(buf)
-                while n := f.readinto(buf):
-                    sha.update(view[:n])
-                    size += n
-        except OSError as exc:
-            problem = f"payload cannot be read ({exc})"
-        else:
-            if size != info.size:
-                problem = f"payload is {size} bytes, the manifest says {info.size}"
-            elif sha.hexdigest() != info.sha256:
-                problem = "payload sha256 does not match the manifest (corrupted or partially uploaded)"
-            else:
-                self._checked[info.name] = None
-                return
+        problem = payload_problem(info)
         self._checked[info.name] = problem
-        raise CheckpointCorruptError(f"checkpoint {info.name} (step {info.step}) is unusable: {problem}")
+        if problem is not None:
+            raise CheckpointCorruptError(f"checkpoint {info.name} (step {info.step}) is unusable: {problem}")
 
     def load(self, info: CheckpointInfo, *, map_location: Any = None) -> Any:
         """Verify one checkpoint and return its state.
@@ -633,48 +423,6 @@ class Checkpointer:
 
         with info.payload.open("rb") as f:
             return pickle.load(f)  # noqa: S301 - our own file, its sha256 checked against the manifest
-
-
-def _manifest_problem(record: Any, entry: _Entry) -> str | None:  # noqa: PLR0911 - one check per field
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    if record.get("format") != MANIFEST_FORMAT:
-        return f"format is {record.get('format')!r}"
-    version = record.get("format_version")
-    if not isinstance(version, int) or version > MANIFEST_VERSION:
-        return f"format version {version!r} is newer than this kit understands; upgrade colab-sentinel"
-    claimed = record.get("manifest_sha256")
-    body = {k: v for k, v in record.items() if k != "manifest_sha256"}
-    if claimed != _sha256_hex(_canonical(body)):
-        return "its own checksum does not match (damaged)"
-    if record.get("step") != entry.step:
-        return f"step {record.get('step')!r} does not match the file name"
-    files = record.get("files")
-    if not (isinstance(files, list) and len(files) == 1 and isinstance(files[0], dict)):
-        return "file list malformed"
-    file = files[0]
-    name, size, digest = file.get("name"), file.get("size"), file.get("sha256")
-    if not (
-        isinstance(name, str) and name.startswith(entry.stem + ".") and "/" not in name and "\\" not in name
-    ):
-        return f"payload name {name!r} does not belong to it"
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        return "payload size malformed"
-    if not (isinstance(digest, str) and len(digest) == 64):
-        return "payload sha256 malformed"
-    if record.get("serializer") not in _PAYLOAD_SUFFIXES:
-        return f"unknown serializer {record.get('serializer')!r}"
-    if not isinstance(record.get("created_at_unix"), (int, float)):
-        return "creation time malformed"
-    if not isinstance(record.get("versions"), dict):
-        return "versions malformed"
-    return None
-
-
-def _sha256_hex(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
 
 
 def _remove(path: Path) -> None:

@@ -19,6 +19,11 @@ def internals(kit: ModuleType) -> ModuleType:
     return sys.modules[kit.Checkpointer.__module__]
 
 
+def format_internals(kit: ModuleType) -> ModuleType:
+    """The module that names, scans and checks checkpoint files (to mutate how manifests are read)."""
+    return sys.modules[kit.CheckpointInfo.__module__]
+
+
 def files(folder: Path) -> list[str]:
     """Names in ``folder``, sorted."""
     return sorted(p.name for p in folder.iterdir())

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.notebook.helpers import blob, internals, needs_torch
+from tests.notebook.helpers import blob, format_internals, internals, needs_torch
 
 CRASHED = 77
 
@@ -245,21 +245,21 @@ def manifest_written_first(kit: ModuleType) -> Iterator[None]:
 @contextlib.contextmanager
 def verification_disabled(kit: ModuleType) -> Iterator[None]:
     """Mutate the loader into one that trusts any manifest without checking the payload."""
-    checkpointer = kit.Checkpointer
-    real_verify, real_read_manifest = checkpointer.verify, checkpointer._read_manifest
+    checkpointer, manifest_format = kit.Checkpointer, format_internals(kit)
+    real_verify, real_read_manifest = checkpointer.verify, manifest_format._read_manifest
 
-    def trusting_read_manifest(self: Any, entry: Any) -> None:
+    def trusting_read_manifest(directory: Path, entry: Any) -> None:
         record = json.loads(entry.manifest.read_bytes())
-        entry.info = self._info_from_record(
-            entry.stem, record, self.directory / record["files"][0]["name"], entry.manifest
+        entry.info = manifest_format.info_from_record(
+            entry.stem, record, directory / record["files"][0]["name"], entry.manifest
         )
 
     checkpointer.verify = lambda self, info: None
-    checkpointer._read_manifest = trusting_read_manifest
+    manifest_format._read_manifest = trusting_read_manifest
     try:
         yield
     finally:
-        checkpointer.verify, checkpointer._read_manifest = real_verify, real_read_manifest
+        checkpointer.verify, manifest_format._read_manifest = real_verify, real_read_manifest
 
 
 class TestMutation:
