@@ -37,6 +37,9 @@ _SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-c
 # mode as a binary of its own, without the UI code. Playwright uses it for headless by default;
 # so do we when it is installed (bench/daemon_memory.py: about half the memory of full Chromium).
 _HEADLESS_SHELL_CANDIDATES = ("chromium-headless-shell",)
+# Debian's /usr/bin/chromium-headless-shell is a `sh -e` wrapper that runs the binary as its child
+# (no exec): a signal to the browser's pid would reach the shell only. Start the binary itself.
+_DEBIAN_HEADLESS_SHELL = Path("/usr/lib/chromium/chromium-headless-shell")
 
 # Flags for the daemon's own persistent profile. Without the automation switch and blink flag,
 # Google's sign-in page is less likely to refuse the browser (colab-ui.md section 6).
@@ -85,7 +88,9 @@ def system_chromium() -> Path | None:
 
 
 def system_headless_shell() -> Path | None:
-    """Debian's ``chromium-headless-shell`` on PATH, or None."""
+    """Debian's ``chromium-headless-shell`` binary (not its wrapper script), or one on PATH, or None."""
+    if _DEBIAN_HEADLESS_SHELL.is_file() and os.access(_DEBIAN_HEADLESS_SHELL, os.X_OK):
+        return _DEBIAN_HEADLESS_SHELL
     return _first_on_path(_HEADLESS_SHELL_CANDIDATES)
 
 

@@ -102,8 +102,8 @@ async def test_each_notebook_fails_on_its_own(emu: EmulatorServer, tmp_path: Pat
         }
         await eventually(
             lambda: all(by_url[u].state is state for u, state in expected.items()),
-            40,
-            lambda: (
+            timeout=40,
+            what=lambda: (
                 f"one error, two unreachable; states: { {u: (s.state, s.last_error) for u, s in by_url.items()} }"
             ),
         )
@@ -149,7 +149,7 @@ def test_daemon_rejects_bad_urls_before_starting_anything(tmp_path: Path) -> Non
     for urls, needle in (
         ([], "no notebook URL"),
         (["file:///x.ipynb"], "not a notebook URL"),
-        (["http://a/x", "http://a/x"], "given twice"),
+        (["http://a/x", "http://a/x"], "listed twice"),
     ):
         with pytest.raises(UsageError, match=needle):
             Daemon(load_settings(urls=urls, state_dir=tmp_path / "s", profile=tmp_path / "p"))
