@@ -58,7 +58,9 @@ def _no_leaked_contexts(request: pytest.FixtureRequest) -> Iterator[None]:
     browser: Browser = request.getfixturevalue("browser")
     before = len(browser.contexts)
     yield
-    assert len(browser.contexts) == before, "Test failed to close a context it created via the browser fixture."
+    assert len(browser.contexts) == before, (
+        "Test failed to close a context it created via the browser fixture."
+    )
 
 
 # ---- the emulator (owned by the emulator server engineer) ---------------------------------------
