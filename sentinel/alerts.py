@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from sentinel.notify import Level
+from sentinel.progress import format_duration
 from sentinel.session._state import BlockedReason, ErrorKind
 
 if TYPE_CHECKING:
@@ -91,6 +92,10 @@ ADVICE: Final[Mapping[BlockedReason | ErrorKind, str]] = {
     ),
     ErrorKind.RESUME_MARKER_MISSING: (
         "Add a code cell containing the resume marker to the notebook, or run with --no-resume."
+    ),
+    ErrorKind.RUN_FAILED: "Read the resume cell's error in the notebook, fix it, and start the run again.",
+    ErrorKind.RETRIES_EXHAUSTED: (
+        "The resume cell kept failing; read its error in the notebook, fix it, and start the run again."
     ),
     ErrorKind.RESUME_NOT_STARTED: (
         "Open the notebook in sentinel's browser and check why its resume cell does not start; "
@@ -297,18 +302,6 @@ def notebook_name(url: str) -> str:
     return name if len(name) <= 40 else name[:18] + "..." + name[-18:]
 
 
-def format_duration(seconds: float) -> str:
-    """``95`` -> ``'1 min 35 s'``, ``7260`` -> ``'2 h 1 min'``: coarse, for people."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
-
-
 __all__ = [
     "ADVICE",
     "GENERIC_ADVICE",
@@ -316,6 +309,5 @@ __all__ = [
     "AlertKind",
     "AlertPolicy",
     "advice",
-    "format_duration",
     "notebook_name",
 ]

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
 
     # --- the daemon (`sentinel run`, `sentinel login`) ---
     # NoDecode: SENTINEL_URLS is a plain list ("URL URL" or "URL,URL"), not JSON (see _split_urls).
-    urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="notebook URLs to keep alive")
+    urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="notebook URLs to keep alive"
+    )
     profile: Path = Path("profiles/default")
     browser_path: Path | None = None
     channel: str | None = Field(default=None, description="Playwright channel, e.g. 'chrome'")
@@ -96,11 +98,29 @@ class Settings(BaseSettings):
         default=1800.0, ge=0, description="seconds between reminders while a human is needed; 0: none"
     )
     status_addr: str = "127.0.0.1:8731"
+    status_token: SecretStr | None = Field(
+        default=None,
+        description="token the status page and /status, /metrics ask for (required when status_addr is not loopback)",
+    )
     status_stale_after: float = Field(
         default=30.0, gt=0, description="/healthz answers 503 when the main loop has not ticked for this long"
     )
     frontend: Literal["auto", "colab"] = "auto"
     shutdown_timeout: float = Field(default=10.0, gt=0, le=120)
+    # --- when the run is over (finished or failed) ---
+    on_finish: Literal["idle", "keep", "release"] = Field(
+        default="idle",
+        description="finished run: idle (stop keep-alive; Colab reclaims the runtime), keep, or release it now",
+    )
+    max_resume_retries: int = Field(
+        default=3, ge=0, le=100, description="retryable failures of the resume cell retried per run"
+    )
+    stall_after: float = Field(
+        default=1800.0, ge=0, description="seconds without new progress before a running run is called stalled; 0: off"
+    )
+    heartbeat_url: str | None = Field(
+        default=None, description="fetched once a minute while every notebook is healthy (healthchecks.io, Kuma)"
+    )
 
     # --- headed Chromium without a screen, and sign-in over noVNC (sentinel/display.py) ---
     xvfb: Literal["auto", "always", "never"] = Field(
@@ -140,11 +160,30 @@ class Settings(BaseSettings):
             raise ValueError(f"expected HOST:PORT with a port in 0-65535, got {value!r}")
         return value
 
+    @field_validator("status_token")
+    @classmethod
+    def _status_token_is_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if not token.strip():
+            raise ValueError("must not be empty")
+        if token != token.strip() or not token.isprintable() or not token.isascii():
+            raise ValueError("must be printable ASCII without surrounding spaces")
+        return value
+
     @field_validator("browser_path", "selectors")
     @classmethod
     def _file_is_readable(cls, value: Path | None) -> Path | None:
         if value is not None and not (value.is_file() and os.access(value, os.R_OK)):
             raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @field_validator("heartbeat_url")
+    @classmethod
+    def _heartbeat_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http:// or https:// URL")
         return value
 
     @field_validator("cdp_url")

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sentinel.diagnosis import Diagnosis, diagnose
 from sentinel.errors import SentinelError
 
 if TYPE_CHECKING:
@@ -32,6 +35,57 @@ def latest_report(output: str) -> dict[str, Any] | None:
     return None
 
 
+# How a cell's output shows that it ended with an exception: Python's traceback header, or the
+# exception line that IPython prints last ("OutOfMemoryError: CUDA out of memory...").
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\)", re.MULTILINE)
+_EXCEPTION_LINE = re.compile(r"^[\w.]*(Error|Exception|Interrupt|Exit)\b(:.*)?$")
+_REPORT_MARK = "[sentinel] "
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What the resume cell's output says about the run once the cell stopped.
+
+    Attributes:
+        report: the newest ``[sentinel]`` progress record, if any.
+        finished: the run is done (``step >= total``, or the kit's ``finished`` marker) and nothing
+            failed after that.
+        failure: the most specific diagnosis of an exception the output ends with, if it does.
+    """
+
+    report: dict[str, Any] | None
+    finished: bool
+    failure: Diagnosis | None
+
+
+def is_finished(record: dict[str, Any] | None) -> bool:
+    """Whether a progress record says the run is done: ``finished: true``, or ``step >= total``."""
+    if not record:
+        return False
+    if record.get("finished") is True:
+        return True
+    step, total = record.get("step"), record.get("total")
+    return isinstance(step, int) and isinstance(total, int) and total > 0 and step >= total
+
+
+def run_outcome(output: str) -> RunOutcome:
+    """Read a stopped resume cell's output: did the run finish, fail, or just stop?
+
+    Only what comes after the last progress line can be a failure: a traceback printed (and
+    survived) earlier in training is not the end of the run.
+    """
+    report = latest_report(output)
+    cut = output.rfind(_REPORT_MARK)
+    tail = output if cut < 0 else output[cut:].partition("\n")[2]
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    ended_badly = bool(_TRACEBACK.search(tail)) or bool(lines and _EXCEPTION_LINE.match(lines[-1]))
+    failure = None
+    if ended_badly:
+        found = diagnose(tail)
+        failure = found[0] if found else None
+    return RunOutcome(report=report, finished=failure is None and is_finished(report), failure=failure)
+
+
 def format_progress(record: dict[str, Any] | None) -> str | None:
     """``{"step": 1200, "total": 5000, "loss": 0.31}`` -> ``'step 1200/5000 loss=0.31'``."""
     if not record:
@@ -46,6 +100,18 @@ def format_progress(record: dict[str, Any] | None) -> str | None:
         and not isinstance(value, bool)
     ]
     return " ".join([text, *extras[:3]])
+
+
+def format_duration(seconds: float) -> str:
+    """``95`` -> ``'1 min 35 s'``, ``7260`` -> ``'2 h 1 min'``: coarse, for people."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
 
 
 class ProgressReader:
@@ -85,4 +151,13 @@ class ProgressReader:
                 await asyncio.wait_for(stop.wait(), self.interval)
 
 
-__all__ = ["PROGRESS_INTERVAL", "ProgressReader", "format_progress", "latest_report"]
+__all__ = [
+    "PROGRESS_INTERVAL",
+    "ProgressReader",
+    "RunOutcome",
+    "format_duration",
+    "format_progress",
+    "is_finished",
+    "latest_report",
+    "run_outcome",
+]

@@ -50,6 +50,8 @@ class _Record(BaseModel):
     reconnects: int = Field(default=0, ge=0)
     last_state: str | None = None
     updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    finished_summary: str | None = None
 
 
 class _File(BaseModel):
@@ -70,6 +72,8 @@ class NotebookRecord:
         reconnects: reconnects made, over the store's lifetime.
         last_state: the session state last recorded.
         updated_at: when any of this last changed (UTC).
+        finished_at: when the run was seen finished (UTC), if it was.
+        finished_summary: how it finished, in words ("step 5000/5000 in 3 h 12 min").
     """
 
     url: str
@@ -78,6 +82,8 @@ class NotebookRecord:
     reconnects: int = 0
     last_state: str | None = None
     updated_at: datetime | None = None
+    finished_at: datetime | None = None
+    finished_summary: str | None = None
 
 
 class StateStore:
@@ -130,9 +136,27 @@ class StateStore:
         return self._dir / STATE_FILE
 
     def was_resumed(self, url: str, runtime_id: str) -> bool:
-        """True when the resume cell already ran in runtime ``runtime_id`` of notebook ``url``."""
+        """True when the resume cell already ran in runtime ``runtime_id`` of notebook ``url``.
+
+        ``X~2`` is the second restart of runtime ``X`` (a retry): a resume there counts for ``X``.
+        """
         record = self._records.get(url)
-        return record is not None and record.runtime_id == runtime_id
+        last = record.runtime_id if record is not None else None
+        return last is not None and (last == runtime_id or last.startswith(f"{runtime_id}~"))
+
+    def mark_finished(self, url: str, summary: str) -> None:
+        """Remember (durably) that the run of ``url`` finished, and how."""
+        self._check_open()
+        record = self._records.get(url, _Record())
+        now = _now()
+        self._commit(
+            url, record.model_copy(update={"finished_at": now, "finished_summary": summary, "updated_at": now})
+        )
+
+    def finished(self, url: str) -> str | None:
+        """How the run of ``url`` finished, if it did (None: not finished)."""
+        record = self._records.get(url)
+        return record.finished_summary if record is not None and record.finished_at is not None else None
 
     def mark_resumed(self, url: str, runtime_id: str) -> NotebookRecord:
         """Remember (durably) that the resume cell ran in ``runtime_id``, and count the resume.

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from sentinel.alerts import Alert, AlertKind, AlertPolicy, advice, format_duration, notebook_name
+from sentinel.alerts import Alert, AlertKind, AlertPolicy, advice, notebook_name
 from sentinel.config import load_settings
 from sentinel.errors import ConfigError
 from sentinel.notify import Level, Notifier
+from sentinel.progress import format_duration
 from sentinel.session import BlockedReason, ErrorKind
 from tests._sink import Sink, serve_sink
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sentinel.diagnosis import Diagnosis
 from sentinel.errors import (
     BrowserError,
     FrontendError,
@@ -83,6 +84,8 @@ class RecordingHooks(SessionHooks):
         self.bundles: list[tuple[Path | None, str]] = []
         self.open_failures: list[str] = []
         self.counts: list[str] = []
+        self.finish_summaries: list[str] = []
+        self.run_failures: list[tuple[str, int | None]] = []
         self.reasons: list[tuple[S, BlockedReason | None, ErrorKind | None]] = []
 
     async def state_changed(self, session: Session, old: S, new: S) -> None:
@@ -103,6 +106,12 @@ class RecordingHooks(SessionHooks):
 
     async def open_failed(self, session: Session, error: str) -> None:
         self.open_failures.append(error)
+
+    async def finished(self, session: Session, summary: str) -> None:
+        self.finish_summaries.append(summary)
+
+    async def run_failed(self, session: Session, diagnosis: Diagnosis, retry: int | None) -> None:
+        self.run_failures.append((diagnosis.key, retry))
 
     def counted(self, session: Session, counter: str) -> None:  # type: ignore[override]
         self.counts.append(counter)
@@ -489,6 +498,153 @@ class TestStartUpAndResume:
         assert h.calls("run_cell_with_marker") == 1
         # (Which cell it was is not known: the start never returned its id.)
         assert [runtime for runtime, _ in h.hooks.resumes] == [h.session.runtime_id]
+
+
+DONE = '[sentinel] {"step": 10, "total": 10, "loss": 0.1}\n'
+OOM = (
+    '[sentinel] {"step": 4, "total": 10}\n'
+    "Traceback (most recent call last):\n"
+    '  File "<cell>", line 9, in <module>\n'
+    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 14.75 GiB total)\n"
+)
+DRIVE_LOST = (
+    '[sentinel] {"step": 4, "total": 10}\n'
+    "Traceback (most recent call last):\n"
+    "OSError: [Errno 107] Transport endpoint is not connected: '/content/drive/MyDrive/run/ckpt'\n"
+)
+
+
+class TestWhenTheRunEnds:
+    async def test_a_finished_run_stops_keepalive_and_reconnects_and_is_told_once(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """1. The resume cell reports step 10/10 and stops. 2. FINISHED at once, one hook call.
+        3. Colab's idle timer later disconnects the runtime: no reconnect, no keep-alive."""
+        h = make()
+        await h.start()
+        await h.step()
+        assert h.nb.runs == ["resume"]
+        await h.step()  # sees the cell running
+        await h.nb.finish_cells({"resume": DONE})
+        await h.step()
+        assert h.session.state is S.FINISHED
+        assert h.hooks.finish_summaries and h.hooks.finish_summaries[0].startswith("step 10/10 loss=0.1 in ")
+        keepalives = h.nb.keepalives
+        clock.advance(3600)
+        await h.step(3)
+        assert h.nb.keepalives == keepalives
+        await h.nb.disconnect()
+        clock.advance(600)
+        await h.step(3)
+        assert h.calls("reconnect") == 1  # only the first connect
+        assert h.session.state is S.FINISHED
+        assert len(h.hooks.finish_summaries) == 1
+
+    async def test_a_finished_run_is_remembered_across_a_restart(
+        self, make: Callable[..., Harness], store: StateStore
+    ) -> None:
+        """A new session on the same ledger starts FINISHED and neither connects nor resumes."""
+        h = make()
+        await h.start()
+        await h.step(2)
+        await h.nb.finish_cells({"resume": DONE})
+        await h.step()
+        again = make()
+        await again.start()
+        await again.step(3)
+        assert again.session.state is S.FINISHED
+        assert again.calls("reconnect") == 0 and again.nb.runs == []
+        assert again.session.finished_summary == h.session.finished_summary
+
+    async def test_keep_keeps_the_runtime_alive_and_release_gives_it_back(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        keep = make(replace(FAST, on_finish="keep"))
+        await keep.start()
+        await keep.step(2)
+        await keep.nb.finish_cells({"resume": DONE})
+        await keep.step()
+        before = keep.nb.keepalives
+        await keep.step()  # keep-alive scheduled
+        clock.advance(200)
+        await keep.step()
+        assert keep.session.state is S.FINISHED and keep.nb.keepalives > before
+        release = make(replace(FAST, on_finish="release"), url=URL + "-release")
+        await release.start()
+        await release.step(2)
+        await release.nb.finish_cells({"resume": DONE})
+        await release.step()
+        assert release.session.state is S.FINISHED
+        assert "menu:release" in release.nb.clicks
+
+    async def test_cuda_oom_is_an_error_with_the_diagnosis_and_no_rerun(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """Out of memory is not retried: ERROR (run_failed), the diagnosis kept, keep-alive stops."""
+        h = make()
+        await h.start()
+        await h.step(2)
+        await h.nb.finish_cells({"resume": OOM})
+        await h.step()
+        assert h.session.state is S.ERROR
+        assert h.session.error_kind is ErrorKind.RUN_FAILED
+        assert h.session.diagnosis is not None and h.session.diagnosis.key == "cuda_oom"
+        assert "batch size" in h.session.diagnosis.action
+        assert "out of memory" in (h.session.last_error or "").lower()
+        assert h.hooks.run_failures == [("cuda_oom", None)]
+        keepalives = h.nb.keepalives
+        clock.advance(3600)
+        await h.step(3)
+        assert h.nb.runs == ["resume"] and h.nb.keepalives == keepalives
+
+    async def test_a_retryable_failure_restarts_the_session_and_runs_the_resume_once_more(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """Drive's mount went stale: after the backoff, Restart session; the fresh process resumes once."""
+        h = make(replace(FAST, retry_base=5.0))
+        await h.start()
+        await h.step(2)
+        await h.nb.finish_cells({"resume": DRIVE_LOST})
+        await h.step()
+        assert h.session.state is S.CONNECTED
+        assert h.hooks.run_failures == [("drive_disconnected", 1)]
+        await h.step()
+        assert h.nb.restarts == 0  # not before the backoff
+        clock.advance(10)
+        await h.step(3)
+        assert h.nb.restarts == 1
+        assert h.nb.runs == ["resume", "resume"]
+        await h.nb.finish_cells({"resume": DONE})
+        await h.step()
+        assert h.session.state is S.FINISHED
+
+    async def test_retries_are_bounded(self, make: Callable[..., Harness], clock: FakeClock) -> None:
+        """The same retryable failure at the same step, max_resume_retries times: then ERROR."""
+        h = make(replace(FAST, retry_base=1.0, max_resume_retries=2))
+        await h.start()
+        await h.step(2)
+        for _ in range(3):
+            await h.nb.finish_cells({"resume": DRIVE_LOST})
+            await h.step()
+            clock.advance(100)
+            await h.step(3)
+        assert h.session.state is S.ERROR
+        assert h.session.error_kind is ErrorKind.RETRIES_EXHAUSTED
+        assert h.hooks.run_failures == [
+            ("drive_disconnected", 1),
+            ("drive_disconnected", 2),
+            ("drive_disconnected", None),
+        ]
+        assert h.nb.restarts == 2 and h.nb.runs == ["resume"] * 3
+
+    async def test_a_cell_that_just_stops_changes_nothing(self, make: Callable[..., Harness]) -> None:
+        """No progress line, no traceback: neither finished nor failed; keep-alive goes on."""
+        h = make()
+        await h.start()
+        await h.step(2)
+        await h.nb.finish_cells({"resume": "done for today\n"})
+        await h.step()
+        assert h.session.state is S.CONNECTED
 
 
 class TestReconnect:

@@ -154,7 +154,7 @@ def _print_table(document: dict[str, Any], base: str) -> None:
 
 
 def _ago(value: object, now: datetime, *, suffix: str = " ago") -> str:
-    from sentinel.alerts import format_duration
+    from sentinel.progress import format_duration
 
     if not isinstance(value, str):
         return "?"

@@ -235,6 +235,24 @@ class Frontend(ABC):
         """Run every cell (Colab's Runtime > Run all). Does not answer the dialogs that may follow."""
 
     @abstractmethod
+    async def restart_runtime(self, page: Page) -> None:
+        """Restart the session (Colab's Runtime > Restart session): a fresh process, all state gone.
+
+        Raises:
+            FrontendError: no runtime is connected, or the command could not be given.
+        """
+
+    @abstractmethod
+    async def release_runtime(self, page: Page) -> None:
+        """Give the runtime back now (Colab's Runtime > Disconnect and delete runtime, confirmed).
+
+        Only when the user asked for it (``--on-finish release``): it deletes the runtime's files.
+
+        Raises:
+            FrontendError: no runtime is connected, or the command could not be given.
+        """
+
+    @abstractmethod
     async def cell_output(self, page: Page, cell_id: str) -> str:
         """The text output of cell ``cell_id`` (stdout and stderr as shown).
 

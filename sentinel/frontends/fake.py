@@ -80,6 +80,7 @@ class FakeNotebook:
     keepalives: int = 0
     oauth_popups: int = 0
     connects: int = 0
+    restarts: int = 0
     handler: SignalHandler | None = None
 
     def observation(self) -> Observation:
@@ -162,8 +163,9 @@ class FakeNotebook:
         self.signed_in = signed_in
         await self.emit(SignalKind.AUTH)
 
-    async def finish_cells(self) -> None:
-        """Every running cell completes."""
+    async def finish_cells(self, output: dict[str, str] | None = None) -> None:
+        """Every running cell completes (``output``: cell id -> the text it ends with)."""
+        self.outputs.update(output or {})
         self.busy = False
         await self.emit(SignalKind.CELLS)
 
@@ -287,6 +289,28 @@ class FakeFrontend(Frontend):
         nb.outputs.update({cell_id: text for cell_id, text in nb.prints.items() if cell_id in nb.cells})
         nb.busy = bool(nb.cells)
         await nb.emit(SignalKind.CELLS)
+
+    async def restart_runtime(self, page: Any) -> None:
+        """Restart the session: running cells stop, a fresh process (the fake gives it a new id)."""
+        nb = self._enter("restart_runtime", page)
+        if nb.connection is not Connection.CONNECTED:
+            raise FrontendError(f"not going to restart the session: the runtime is {nb.connection}")
+        nb.clicks.append("menu:restart")
+        nb.restarts += 1
+        nb.busy = False
+        nb.runtime_id = _fresh_runtime_id()
+        await nb.emit(SignalKind.RUNTIME, SignalKind.CELLS)
+
+    async def release_runtime(self, page: Any) -> None:
+        """Disconnect and delete the runtime: gone, no dialog (the user asked for it)."""
+        nb = self._enter("release_runtime", page)
+        if nb.connection is not Connection.CONNECTED:
+            raise FrontendError(f"not going to release the runtime: the runtime is {nb.connection}")
+        nb.clicks.append("menu:release")
+        nb.connection = Connection.DISCONNECTED
+        nb.busy = False
+        nb.runtime_id = None
+        await nb.emit(SignalKind.CONNECTION, SignalKind.CELLS)
 
     async def cell_output(self, page: Any, cell_id: str) -> str:
         """The scripted output of ``cell_id``."""

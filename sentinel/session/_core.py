@@ -18,9 +18,10 @@ from sentinel.frontends.base import Dialog, Frontend, Observation
 from sentinel.session._policy import Backoff, SessionPolicy
 from sentinel.session._ports import CounterName, Ledger, SessionHooks, Tab
 from sentinel.session._state import BlockedReason, ErrorKind, SessionState, check_transition
-from sentinel.session._tracking import ConnectAttempt, Counters, RuntimeTracker, UnclassifiedWatch
+from sentinel.session._tracking import ConnectAttempt, Counters, RuntimeTracker, RunWatch, UnclassifiedWatch
 
 if TYPE_CHECKING:
+    from sentinel.diagnosis import Diagnosis
     from sentinel.session._session import Session
 
 log = structlog.get_logger(__name__)
@@ -71,6 +72,13 @@ class SessionCore:
             jitter=self.policy.backoff_jitter,
             rng=self._rng,
         )
+        self._retry_backoff = Backoff(
+            base=self.policy.retry_base,
+            factor=2.0,
+            cap=self.policy.backoff_cap,
+            jitter=self.policy.backoff_jitter,
+            rng=self._rng,
+        )
         self._log = log.bind(notebook=url)
 
         self.state = SessionState.STARTING
@@ -81,6 +89,10 @@ class SessionCore:
         self.error_kind: ErrorKind | None = None
         # The latest problem in words (an error's message, a failed reconnect, a lost page).
         self.last_error: str | None = None
+        # What the resume cell's last failure was (set when the run is given up), and how the run
+        # finished (set in FINISHED; also remembered across restarts by the ledger).
+        self.diagnosis: Diagnosis | None = None
+        self.finished_summary: str | None = ledger.finished(url)
         self.counters = Counters()
         # Consecutive failed reconnects (reset when a runtime is connected).
         self.failures = 0
@@ -98,6 +110,7 @@ class SessionCore:
         self._runtime = RuntimeTracker()
         self._attempt = ConnectAttempt()
         self._unclassified = UnclassifiedWatch()
+        self._run = RunWatch()
         self._answered: dict[Dialog, float] = {}  # dialog -> when we last pressed a button in it
         # Deadlines (monotonic seconds).
         self._next_attempt = 0.0

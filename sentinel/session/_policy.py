@@ -56,6 +56,11 @@ class SessionPolicy:
         unclassified_after: a page state nobody can classify for this long gets a debug bundle.
         reload_after_failures: consecutive failed reconnects after which the tab is reopened.
         max_resume_attempts: starts of the resume cell that fail before the notebook is in error.
+        on_finish: a finished run: ``idle`` (stop keep-alive and reconnects), ``keep`` (keep-alive
+            goes on), ``release`` (Disconnect and delete runtime, at once).
+        max_resume_retries: retryable failures of the resume cell (a lost Drive mount, a CUDNN
+            hiccup) answered with a fresh session and a new run, per run; then error.
+        retry_base: seconds before the first retry (doubling, jittered, capped at ``backoff_cap``).
     """
 
     resume: bool = True
@@ -76,6 +81,9 @@ class SessionPolicy:
     unclassified_after: float = 30.0
     reload_after_failures: int = 3
     max_resume_attempts: int = 3
+    on_finish: Literal["idle", "keep", "release"] = "idle"
+    max_resume_retries: int = 3
+    retry_base: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SessionPolicy:
@@ -86,6 +94,8 @@ class SessionPolicy:
             resume_marker=settings.resume_marker,
             on_gpu_limit=settings.on_gpu_limit,
             keepalive_interval=settings.keepalive_interval,
+            on_finish=settings.on_finish,
+            max_resume_retries=settings.max_resume_retries,
         )
         return replace(policy, **overrides)
 

@@ -19,6 +19,7 @@ CounterName = Literal[
 ]
 
 if TYPE_CHECKING:
+    from sentinel.diagnosis import Diagnosis
     from sentinel.session._session import Session
     from sentinel.session._state import SessionState
 
@@ -60,6 +61,10 @@ class Ledger(Protocol):
 
     def set_state(self, url: str, state: str) -> None: ...
 
+    def mark_finished(self, url: str, summary: str) -> None: ...
+
+    def finished(self, url: str) -> str | None: ...
+
 
 class SessionHooks:
     """What happens to a session, for notifications, metrics and the status page. Defaults do nothing.
@@ -78,6 +83,13 @@ class SessionHooks:
 
     async def resumed(self, session: Session, runtime_id: str, cell_id: str | None) -> None:
         """The resume cell (``cell_id``; None for Run all) was started in ``runtime_id``."""
+
+    async def finished(self, session: Session, summary: str) -> None:
+        """The run finished (``summary``: "step 5000/5000 in 3 h 12 min"); told once per run."""
+
+    async def run_failed(self, session: Session, diagnosis: Diagnosis, retry: int | None) -> None:
+        """The resume cell ended with ``diagnosis``; ``retry`` is the retry about to be made (1, 2, ...)
+        or None when the run is given up (the session is then in ``error``)."""
 
     async def open_failed(self, session: Session, error: str) -> None:
         """The notebook's page did not load or was not recognised (the session is ``unreachable``)."""

@@ -104,7 +104,7 @@ class Session(SessionSteps):
         """Follow the page until :meth:`stop`: open it, then step on every report or poll."""
         try:
             while not self._stopping:
-                if self.state is SessionState.ERROR:
+                if self._idle():
                     # Nothing to do until a person changes something (and restarts sentinel).
                     await self._sleep(self.policy.poll_interval)
                     continue
@@ -125,6 +125,12 @@ class Session(SessionSteps):
                 task.cancel()
             if self.state is not SessionState.STOPPED:
                 await self._move(SessionState.STOPPED)
+
+    def _idle(self) -> bool:
+        # In error, or finished without keep-alive (or with its page gone): nothing to follow.
+        if self.state is SessionState.ERROR:
+            return True
+        return self.state is SessionState.FINISHED and (self._reopen or self.policy.on_finish != "keep")
 
     def _interrupted(self) -> bool:
         return self._stopping or self._reopen
@@ -195,6 +201,10 @@ class Session(SessionSteps):
         self._count("page_reopens")
         self._answered.clear()
         self._log.info("session.page_opened", frontend=attached.frontend.name)
+        if self.state is SessionState.STARTING and self.finished_summary is not None:
+            # Finished before this daemon started: remembered, nothing to bring back.
+            self._log.info("session.finished_before", summary=self.finished_summary)
+            await self._move(SessionState.FINISHED)
         return True
 
     def _on_signal(self, signal: Signal) -> None:
@@ -227,6 +237,8 @@ class Session(SessionSteps):
             deadlines.append(self._blocked_until)
         if attempt.at is not None:
             deadlines += [attempt.at + self.policy.action_grace, attempt.at + self.policy.connect_timeout]
+        if self._run.retry_at is not None:
+            deadlines.append(self._run.retry_at)
         watch = self._unclassified
         if watch.since is not None and not watch.bundle_written:
             deadlines.append(watch.since + self.policy.unclassified_after)

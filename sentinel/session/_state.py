@@ -30,6 +30,11 @@ class SessionState(Enum):
     # A human is needed (captcha, signed out, usage limit, too many sessions); nothing is clicked.
     # Always has a BlockedReason.
     BLOCKED = "blocked"
+    # The run is done: the resume cell's progress reached its total, or the kit said so
+    # (kit.finished()). Keep-alive and reconnects stop (--on-finish idle: Colab reclaims the runtime
+    # as it would for anyone; keep: keep-alive goes on; release: the runtime is deleted at once).
+    # Remembered across daemon restarts. Left only by stopping.
+    FINISHED = "finished"
     # sentinel stopped acting on this notebook until a person changes something (the resume
     # marker is missing, the resume cell cannot be started); the others carry on. Always has an
     # ErrorKind and a message. Left only by stopping.
@@ -48,6 +53,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     _S.STARTING: frozenset(
         {
             _S.UNREACHABLE,
+            _S.FINISHED,
             _S.CONNECTING,
             _S.CONNECTED,
             _S.DISCONNECTED,
@@ -63,7 +69,16 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
         {_S.STARTING, _S.CONNECTED, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
     ),
     _S.CONNECTED: frozenset(
-        {_S.STARTING, _S.CONNECTING, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
+        {
+            _S.STARTING,
+            _S.CONNECTING,
+            _S.DISCONNECTED,
+            _S.RESUMING,
+            _S.BLOCKED,
+            _S.FINISHED,
+            _S.ERROR,
+            _S.STOPPED,
+        }
     ),
     _S.DISCONNECTED: frozenset(
         {
@@ -95,6 +110,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.STOPPED,
         }
     ),
+    _S.FINISHED: frozenset({_S.STOPPED}),
     _S.ERROR: frozenset({_S.STOPPED}),
     _S.STOPPED: frozenset(),
 }
@@ -128,6 +144,11 @@ class ErrorKind(StrEnum):
     RESUME_MARKER_MISSING = "resume_marker_missing"
     # The resume cell (or Run all) could not be started after max_resume_attempts tries.
     RESUME_NOT_STARTED = "resume_not_started"
+    # The resume cell ended with an error that running it again will not cure (CUDA out of memory,
+    # a SyntaxError, a missing file); Session.diagnosis says what and what to do.
+    RUN_FAILED = "run_failed"
+    # The resume cell kept failing with retryable errors, max_resume_retries times in one run.
+    RETRIES_EXHAUSTED = "retries_exhausted"
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from sentinel.errors import (
     SelectorNotFoundError,
 )
 from sentinel.frontends.base import Action, Connection, Dialog, Observation
-from sentinel.session._core import SessionCore
+from sentinel.session._runs import SessionRuns
 from sentinel.session._state import TRANSITIONS, BlockedReason, ErrorKind, SessionState
 
 log = structlog.get_logger(__name__)
@@ -31,7 +31,7 @@ _ANSWERS: dict[Dialog, Action] = {
 }
 
 
-class SessionSteps(SessionCore):
+class SessionSteps(SessionRuns):
     """The policy: :meth:`step` turns one observation into at most one action."""
 
     async def step(self, observation: Observation | None = None) -> None:
@@ -46,6 +46,9 @@ class SessionSteps(SessionCore):
         now = self._clock()
         previous, self.observation = self.observation, obs
         self._track_runtime(obs, previous)
+        if self.state is SessionState.FINISHED:
+            await self._finished_step(obs, now)
+            return
         if await self._needs_human(obs):
             return
         if await self._answer_dialogs(obs, now):
@@ -54,6 +57,8 @@ class SessionSteps(SessionCore):
         if self._in(SessionState.ERROR) or await self._waiting_out_quota(obs, now):
             return
         if obs.connection is Connection.CONNECTED:
+            if await self._check_run(obs, now) or await self._retry_due(obs, now):
+                return
             await self._on_connected(obs, now)
         elif obs.connection is Connection.CONNECTING:
             await self._on_connecting(now)
@@ -265,6 +270,7 @@ class SessionSteps(SessionCore):
         self._runtime.pending_resume = None
         self._runtime.started_for = None
         self.resume_cell = cell
+        self._run.start(key, self._wall())
         self._count("resumes")
         self._log.info("session.resumed", runtime_id=key, cell=cell, run_all=self.policy.run_all)
 
@@ -272,6 +278,11 @@ class SessionSteps(SessionCore):
         await self._call_hook(self._hooks.resumed(self._me, key, self.resume_cell))
         await self._move(SessionState.CONNECTED)
         self._schedule_keepalive(now)
+
+    async def _finished_step(self, obs: Observation, now: float) -> None:
+        """A finished notebook: nothing to do, unless --on-finish keep (then only keep-alive)."""
+        if self.policy.on_finish == "keep" and obs.connection is Connection.CONNECTED and not obs.dialogs:
+            await self._keepalive(now)
 
     async def _keepalive(self, now: float) -> None:
         assert self._frontend is not None

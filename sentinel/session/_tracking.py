@@ -67,20 +67,37 @@ class RuntimeTracker:
     pending_resume: str | None = None
     resume_attempts: int = 0
     started_for: str | None = None
+    base_id: str | None = None
+    generation: int = 0
+    renew_pending: bool = False
+
+    def renew(self) -> None:
+        """We restarted the session (a retry): the same runtime's next sight is a fresh one, ``X~N``."""
+        self.renew_pending = True
 
     def see(self, obs: Observation, *, crashed: bool) -> tuple[str, bool] | None:
-        """Follow ``obs``; ``(runtime id, first sight)`` when it shows a runtime new to us, else None."""
+        """Follow ``obs``; ``(runtime id, first sight)`` when it shows a runtime new to us, else None.
+
+        A restart we made keeps the page's runtime id (same VM) but is a fresh process: it is told
+        apart as ``<id>~<n>`` (the state store counts a resume there as one in ``<id>``).
+        """
         if obs.connection is not Connection.CONNECTED:
             if obs.connection in (Connection.DISCONNECTED, Connection.CONNECTING):
                 self.lost = True
             return None
-        key = obs.runtime_id
-        if key is None:
-            if self.runtime_id is None or self.lost or crashed:
+        base = obs.runtime_id
+        if base is None:
+            if self.base_id is None or self.lost or crashed:
                 self.epoch += 1
-                key = f"local-{self.epoch}"
+                base = f"local-{self.epoch}"
             else:
-                key = self.runtime_id
+                base = self.base_id
+        if base != self.base_id:
+            self.base_id, self.generation = base, 0
+        if self.renew_pending:
+            self.renew_pending = False
+            self.generation += 1
+        key = base if self.generation == 0 else f"{base}~{self.generation}"
         self.lost = False
         first_sight = not self.seen_connected
         self.seen_connected = True
@@ -112,4 +129,30 @@ class UnclassifiedWatch:
         return True
 
 
-__all__ = ["ConnectAttempt", "Counters", "RuntimeTracker", "UnclassifiedWatch"]
+@dataclass(slots=True)
+class RunWatch:
+    """The resume cell we started, followed until it stops, and the retries of this run.
+
+    Attributes:
+        runtime: the runtime the watched resume cell runs in (None: nothing is watched).
+        seen_busy: it has been seen running since it started.
+        started_at: wall-clock seconds of the first resume of this run (for "finished in 3 h").
+        retries: retries made for retryable failures in this run.
+        failed_at_step: the progress step of the last failure (a later failure past it is a new run's).
+        retry_at: when the next retry is due (monotonic), if one is.
+    """
+
+    runtime: str | None = None
+    seen_busy: bool = False
+    started_at: float | None = None
+    retries: int = 0
+    failed_at_step: int | None = None
+    retry_at: float | None = None
+
+    def start(self, runtime: str, wall: float) -> None:
+        self.runtime, self.seen_busy = runtime, False
+        if self.started_at is None:
+            self.started_at = wall
+
+
+__all__ = ["ConnectAttempt", "Counters", "RunWatch", "RuntimeTracker", "UnclassifiedWatch"]

@@ -383,6 +383,39 @@ class ColabFrontend(Frontend):
                 return
             raise FrontendError("Run all did not start the first cell (tried: Runtime menu, runAll())")
 
+    async def restart_runtime(self, page: Page) -> None:
+        """Runtime > Restart session with real clicks, confirming if Colab asks."""
+        await self._runtime_command(page, "restart_item", "restart_confirm", "restart the session")
+        log.info("frontend.runtime_restarted", frontend="colab")
+
+    async def release_runtime(self, page: Page) -> None:
+        """Runtime > Disconnect and delete runtime with real clicks, then OK in its confirmation."""
+        await self._runtime_command(page, "release_item", "release_confirm", "release the runtime")
+        log.info("frontend.runtime_released", frontend="colab")
+
+    async def _runtime_command(self, page: Page, item_key: str, confirm_key: str, what: str) -> None:
+        observation = await self.observe(page)
+        if observation.connection is not Connection.CONNECTED:
+            raise FrontendError(f"not going to {what}: the runtime is {observation.connection}")
+        with map_playwright_errors(what):
+            await page.locator(self.selectors.locator("runtime_menu_button")).first.click(
+                timeout=self.action_timeout * 1000
+            )
+            item = page.locator(self.selectors.locator(item_key)).filter(visible=True).first
+            await item.click(timeout=self.action_timeout * 1000)
+            confirm = page.locator(self.selectors.locator("dialog")).filter(
+                has_text=self.selectors.text(confirm_key), visible=True
+            )
+
+            async def confirmation() -> Locator | None:
+                return confirm.first if await confirm.count() > 0 else None
+
+            box = await self._poll(confirmation, 2.0)
+            if box is not None:
+                button = box.locator(self.selectors.locator("primary_button")).filter(visible=True).first
+                await self._wait_enabled(button, f"OK in the {what} confirmation")
+                await button.click(timeout=self.action_timeout * 1000)
+
     async def cell_output(self, page: Page, cell_id: str) -> str:
         """The text shown in cell ``cell_id``'s output area."""
         with map_playwright_errors(f"read the output of cell {cell_id}"):

@@ -94,6 +94,11 @@ DEFAULT_SELECTORS: Final = SelectorSet(
         # 2.1: Runtime > Run all.
         "runtime_menu_button": ("#runtime-menu-button",),
         "run_all_item": ("#runtime-menu [command=runall]", "div.goog-menuitem[command=runall]"),
+        "restart_item": ("#runtime-menu [command=restart]", "div.goog-menuitem[command=restart]"),
+        "release_item": (
+            "#runtime-menu [command=powerwash-current-vm]",
+            "div.goog-menuitem[command=powerwash-current-vm]",
+        ),
         # Mutations under these never change what the daemon watches (output streaming, typing).
         "ignore_mutations": (".output", ".monaco-editor", "colab-static-output-renderer"),
         # The keepalive's mouse never rests over these.
@@ -134,6 +139,9 @@ DEFAULT_SELECTORS: Final = SelectorSet(
         "crash_toast": (r"session crashed",),
         # 5: the consent popup's address (Google's, or the emulator's stand-in).
         "oauth_url": (r"^https://accounts\.google\.com/", r"/o/oauth2/", r"/oauth/consent\b"),
+        # 2.1: the confirmations that Restart session and Disconnect and delete runtime may ask for.
+        "restart_confirm": (r"restart (the )?(session|runtime)",),
+        "release_confirm": (r"disconnect and delete", r"delete this runtime"),
     },
     dialogs={
         # 3.2, texts verbatim where known; several alternatives per dialog across generations.
