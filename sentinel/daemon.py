@@ -28,15 +28,17 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from typing_extensions import override
 
+from sentinel._playwright import map_playwright_errors
 from sentinel.alerts import AlertPolicy
 from sentinel.browser import BrowserHost, BrowserTab, check_profile_unlocked, prepare_profile
-from sentinel.errors import UsageError
+from sentinel.errors import SentinelError, UsageError
 from sentinel.frontends import Frontend, Signal, make_frontends
 from sentinel.notify import Notifier
 from sentinel.progress import ProgressReader, format_progress
 from sentinel.session import CounterName, Session, SessionHooks, SessionPolicy, SessionState
 from sentinel.statestore import StateStore
 from sentinel.status import Metrics, NotebookStatus, StatusServer, StatusSnapshot
+from sentinel.timeline import Timeline
 
 if TYPE_CHECKING:
     from sentinel.config import Settings
@@ -56,6 +58,8 @@ class _Hooks(SessionHooks):
     @override
     async def state_changed(self, session: Session, old: SessionState, new: SessionState) -> None:
         d = self._daemon
+        why = {SessionState.BLOCKED: session.blocked_reason, SessionState.ERROR: session.last_error}.get(new)
+        d.timeline.record(session.url, "state", f"{old.value} -> {new.value}" + (f": {why}" if why else ""))
         if new is SessionState.BLOCKED:
             alerts = d.alerts.state_changed(session.url, new.value, cause=session.blocked_reason)
         elif new is SessionState.ERROR:
@@ -72,6 +76,7 @@ class _Hooks(SessionHooks):
     @override
     async def reconnect_failed(self, session: Session, error: str) -> None:
         d = self._daemon
+        d.timeline.record(session.url, "reconnect_failed", error)
         d.metrics.set_consecutive_failures(session.url, session.failures)
         d.alert(d.alerts.reconnect_failed(session.url, error=error))
 
@@ -94,10 +99,14 @@ class _Hooks(SessionHooks):
     @override
     def counted(self, session: Session, counter: CounterName) -> None:
         self._daemon.metrics.counted(session.url, counter)
+        event = {"dialogs_answered": "answered", "crashes": "crash"}.get(counter)
+        if event is not None:
+            self._daemon.timeline.record(session.url, event)
 
     @override
     async def unclassified(self, session: Session, bundle: Path | None, detail: str) -> None:
         d = self._daemon
+        d.timeline.record(session.url, "unrecognised", detail)
         d.alert(d.alerts.unclassified(session.url, detail, bundle, seconds=session.policy.unclassified_after))
 
     @override
@@ -146,6 +155,7 @@ class Daemon:
         self.notifier = notifier if notifier is not None else Notifier.from_settings(settings)
         self.alerts = AlertPolicy.from_settings(settings)
         self.metrics = Metrics()
+        self.timeline = Timeline()
         self.should_exit = False
         self.force_exit = False
         self.started = asyncio.Event()
@@ -233,7 +243,9 @@ class Daemon:
         for url in self.urls:
             self.metrics.add_notebook(url)
         if self._status_enabled:
-            self.status_server = StatusServer(settings, self.snapshot, self.metrics)
+            self.status_server = StatusServer(
+                settings, self.snapshot, self.metrics, screenshot=self.screenshot
+            )
             await self.status_server.start()
         self.host = BrowserHost(
             settings,
@@ -361,6 +373,7 @@ class Daemon:
     def alert(self, alerts: Sequence[Any]) -> None:
         """Send the alert policy's alerts in the background."""
         for item in alerts:
+            self.timeline.record(item.url, "notified", item.title)
             self._spawn(self._deliver(self.notifier.send_alert(item)), "notify")
 
     @staticmethod
@@ -384,6 +397,9 @@ class Daemon:
                     blocked_reason=session.blocked_reason.value if session.blocked_reason else None,
                     last_error=session.last_error,
                     progress=format_progress(self.progress.latest.get(session.url)),
+                    crashes=session.counters.crashes,
+                    progress_record=self.progress.latest.get(session.url),
+                    timeline=self.timeline.recent(session.url, 10),
                 )
             )
         return StatusSnapshot(
@@ -391,6 +407,20 @@ class Daemon:
             started_at=self.started_at,
             browser_restarts=self.host.restarts if self.host else 0,
         )
+
+    async def screenshot(self, url: str) -> bytes | None:
+        """A PNG of ``url``'s window for the status page; None while it has no page open."""
+        session = next((s for s in self.sessions if s.url == url), None)
+        page = session.page if session is not None else None
+        if page is None:
+            return None
+        try:
+            with map_playwright_errors("taking a screenshot of the notebook"):
+                png: bytes = await page.screenshot(type="png", timeout=10_000)
+        except SentinelError as exc:
+            log.debug("daemon.screenshot_failed", notebook=url, error=str(exc))
+            return None
+        return png
 
 
 __all__ = ["Daemon"]

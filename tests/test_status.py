@@ -1,4 +1,4 @@
-"""The status server over real sockets: /healthz, /status, /metrics, and its bind errors."""
+"""The status server over real sockets: /healthz, /status, /metrics, and its bind errors (the page: test_status_page)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sentinel import __version__
 from sentinel.config import Settings, load_settings
 from sentinel.errors import UsageError
 from sentinel.status import Metrics, NotebookStatus, StatusServer, StatusSnapshot
+from sentinel.timeline import TimelineEntry
 
 NB = "https://colab.research.google.com/drive/1abc"
 OTHER = "http://127.0.0.1:8765/notebooks/train.ipynb"
@@ -163,7 +164,7 @@ class TestStatus:
     async def test_json_shape(
         self, server: StatusServer, daemon: Daemon, http: aiohttp.ClientSession
     ) -> None:
-        """/status lists every notebook with all its fields, times in UTC ISO 8601."""
+        """/status lists every notebook with all its fields (the page's too), times in UTC ISO 8601."""
         daemon.notebooks = [
             NotebookStatus(
                 url=NB,
@@ -179,6 +180,19 @@ class TestStatus:
                 since=datetime(2026, 1, 2, 5, 0, tzinfo=UTC),
                 blocked_reason="captcha",
                 last_error="reconnect timed out",
+                name="training",
+                crashes=2,
+                progress_record={"step": 5000, "total": 5000, "loss": 0.12},
+                diagnosis="CUDA out of memory",
+                action="Lower the batch size.",
+                finished_at=datetime(2026, 1, 2, 4, 30, tzinfo=UTC),
+                timeline=(
+                    TimelineEntry(
+                        at=datetime(2026, 1, 2, 5, 0, tzinfo=UTC),
+                        event="state",
+                        detail="connected -> blocked",
+                    ),
+                ),
             ),
         ]
         async with http.get(f"{server.url}/status") as response:
@@ -196,6 +210,13 @@ class TestStatus:
                     "blocked_reason": None,
                     "last_error": None,
                     "progress": "step 1200/5000",
+                    "name": "1abc",
+                    "crashes": 0,
+                    "progress_record": None,
+                    "diagnosis": None,
+                    "action": None,
+                    "finished_at": None,
+                    "timeline": [],
                 },
                 {
                     "url": OTHER,
@@ -206,6 +227,15 @@ class TestStatus:
                     "blocked_reason": "captcha",
                     "last_error": "reconnect timed out",
                     "progress": None,
+                    "name": "training",
+                    "crashes": 2,
+                    "progress_record": {"step": 5000, "total": 5000, "loss": 0.12},
+                    "diagnosis": "CUDA out of memory",
+                    "action": "Lower the batch size.",
+                    "finished_at": "2026-01-02T04:30:00Z",
+                    "timeline": [
+                        {"at": "2026-01-02T05:00:00Z", "event": "state", "detail": "connected -> blocked"}
+                    ],
                 },
             ],
             "started_at": "2026-01-02T03:04:05Z",
@@ -248,7 +278,7 @@ class TestStatus:
             assert response.status == 200
 
     async def test_unknown_paths_and_methods(self, server: StatusServer, http: aiohttp.ClientSession) -> None:
-        """Only GET (and HEAD) on the three routes."""
+        """Only GET (and HEAD) on the routes."""
         async with http.get(f"{server.url}/nope") as response:
             assert response.status == 404
         async with http.post(f"{server.url}/status") as response:
