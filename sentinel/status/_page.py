@@ -271,6 +271,7 @@ h2 { margin: 0 0 4px; font-size: 18px; display: flex; align-items: center; gap: 
   min-height: 60px; display: block; }
 .shot figcaption { font-size: 12px; color: #57606a; }
 .shot .none { display: none; }
+.shot.missing { flex: 0 0 auto; }
 .shot.missing img { display: none; }
 .shot.missing .none { display: inline; }
 .empty { color: #57606a; }
