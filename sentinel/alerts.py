@@ -39,6 +39,8 @@ class AlertKind(StrEnum):
     ERROR = "error"
     FAILING = "failing"
     UNRECOGNISED = "unrecognised"
+    FINISHED = "finished"
+    STALLED = "stalled"
     REMINDER = "reminder"
     RECOVERED = "recovered"
 
@@ -218,6 +220,21 @@ class AlertPolicy:
         title = f"sentinel: {notebook_name(url)} shows something sentinel does not recognise"
         body = f"{url}\nFor {seconds:g} s the page has shown: {detail[:300]}{where}"
         return [Alert(AlertKind.UNRECOGNISED, url, title, body, Level.WARNING)]
+
+    def finished(self, url: str, summary: str) -> list[Alert]:
+        """The run of ``url`` finished: one message (sentinel lets the runtime go, or keeps it)."""
+        title = f"sentinel: {notebook_name(url)} finished"
+        body = f"{url}\nFinished: {summary}."
+        return [Alert(AlertKind.FINISHED, url, title, body, Level.SUCCESS)]
+
+    def stalled(self, url: str, progress: str, seconds: float) -> list[Alert]:
+        """The run of ``url`` is running but has not advanced for ``seconds``: one warning, nothing interrupted."""
+        title = f"sentinel: {notebook_name(url)} has made no progress for {format_duration(seconds)}"
+        body = (
+            f"{url}\nThe resume cell is still running; its last progress line: {progress}.\n"
+            "sentinel interrupts nothing: look at the notebook (a hung data loader, a deadlock, a full disk)."
+        )
+        return [Alert(AlertKind.STALLED, url, title, body, Level.WARNING)]
 
     def forget(self, url: str) -> None:
         """Stop tracking ``url`` (the notebook was removed)."""

@@ -33,8 +33,9 @@ from sentinel.alerts import AlertPolicy
 from sentinel.browser import BrowserHost, BrowserTab, check_profile_unlocked, prepare_profile
 from sentinel.errors import SentinelError, UsageError
 from sentinel.frontends import Frontend, Signal, make_frontends
+from sentinel.heartbeat import Heartbeat
 from sentinel.notify import Notifier
-from sentinel.progress import ProgressReader, format_progress
+from sentinel.progress import ProgressReader, StallWatch, format_progress
 from sentinel.session import CounterName, Session, SessionHooks, SessionPolicy, SessionState
 from sentinel.statestore import StateStore
 from sentinel.status import Metrics, NotebookStatus, StatusServer, StatusSnapshot
@@ -42,11 +43,23 @@ from sentinel.timeline import Timeline
 
 if TYPE_CHECKING:
     from sentinel.config import Settings
+    from sentinel.diagnosis import Diagnosis
 
 log = structlog.get_logger(__name__)
 
 # How often the main loop ticks (heartbeat, browser health, reminders).
 TICK = 1.0
+# States in which a notebook counts as healthy for the dead man's switch: working, on its way
+# back, or done. Blocked, in error, unreachable or disconnected is not.
+HEALTHY = frozenset(
+    {
+        SessionState.CONNECTED,
+        SessionState.RESUMING,
+        SessionState.CONNECTING,
+        SessionState.RECONNECTING,
+        SessionState.FINISHED,
+    }
+)
 
 
 class _Hooks(SessionHooks):
@@ -64,7 +77,11 @@ class _Hooks(SessionHooks):
             alerts = d.alerts.state_changed(session.url, new.value, cause=session.blocked_reason)
         elif new is SessionState.ERROR:
             alerts = d.alerts.state_changed(
-                session.url, new.value, reason=session.last_error, cause=session.error_kind
+                session.url,
+                new.value,
+                reason=session.last_error,
+                cause=session.error_kind,
+                action=session.diagnosis.action if session.diagnosis is not None else None,
             )
         else:
             alerts = d.alerts.state_changed(session.url, new.value)
@@ -90,6 +107,17 @@ class _Hooks(SessionHooks):
     @override
     async def resumed(self, session: Session, runtime_id: str, cell_id: str | None) -> None:
         self._daemon.metrics.resumed(session.url)
+
+    @override
+    async def finished(self, session: Session, summary: str) -> None:
+        d = self._daemon
+        d.timeline.record(session.url, "finished", summary)
+        d.alert(d.alerts.finished(session.url, summary))
+
+    @override
+    async def run_failed(self, session: Session, diagnosis: Diagnosis, retry: int | None) -> None:
+        then = f"retry {retry}" if retry is not None else "given up"
+        self._daemon.timeline.record(session.url, "run_failed", f"{diagnosis.cause} ({then})")
 
     @override
     async def open_failed(self, session: Session, error: str) -> None:
@@ -156,6 +184,8 @@ class Daemon:
         self.alerts = AlertPolicy.from_settings(settings)
         self.metrics = Metrics()
         self.timeline = Timeline()
+        self.stalls = StallWatch(settings.stall_after)
+        self.heartbeat = Heartbeat(settings.heartbeat_url) if settings.heartbeat_url else None
         self.should_exit = False
         self.force_exit = False
         self.started = asyncio.Event()
@@ -285,6 +315,7 @@ class Daemon:
                 self.host.check()
             self.alert(self.alerts.tick())
             self._supervise()
+            self._watch_runs()
 
     async def shutdown(self) -> None:
         """Stop sessions, close tabs, browser, status server and state store, within ``shutdown_timeout``."""
@@ -307,10 +338,14 @@ class Daemon:
         if self.settings.cdp_url is not None:
             for tab in self.tabs:
                 await self._within(tab.close(), deadline, "tabs")
-        if self.host is not None:
-            await self._within(self.host.close(), deadline, "browser")
-        if self.status_server is not None:
-            await self._within(self.status_server.stop(), deadline, "status server")
+        closers = [
+            (self.host.close() if self.host is not None else None, "browser"),
+            (self.status_server.stop() if self.status_server is not None else None, "status server"),
+            (self.heartbeat.close() if self.heartbeat is not None else None, "heartbeat"),
+        ]
+        for work, what in closers:
+            if work is not None:
+                await self._within(work, deadline, what)
         if self.store is not None:
             self.store.close()
         if self.started.is_set():
@@ -364,6 +399,26 @@ class Daemon:
             del self._tasks[session]
             self._tasks[fresh] = self._spawn(fresh.run(), f"session {session.url}")
 
+    def _watch_runs(self) -> None:
+        """Stalled runs (told once each), and the heartbeat while every notebook is healthy."""
+        for session in self.sessions:
+            record = self.progress.latest.get(session.url)
+            running = session.state is SessionState.CONNECTED and bool(
+                session.observation is not None and session.observation.busy
+            )
+            idle = self.stalls.stalled(session.url, record, running)
+            if idle is not None:
+                self.timeline.record(session.url, "stalled", format_progress(record) or "")
+                self.alert(self.alerts.stalled(session.url, format_progress(record) or "?", idle))
+        if self.heartbeat is not None and self.heartbeat.due(
+            bool(self.sessions) and all(s.state in HEALTHY for s in self.sessions)
+        ):
+            self._spawn(self._ping(self.heartbeat), "heartbeat")
+
+    @staticmethod
+    async def _ping(heartbeat: Heartbeat) -> None:
+        await heartbeat.ping()
+
     def _browser_lost(self) -> None:
         if self.should_exit:
             return
@@ -400,6 +455,9 @@ class Daemon:
                     crashes=session.counters.crashes,
                     progress_record=self.progress.latest.get(session.url),
                     timeline=self.timeline.recent(session.url, 10),
+                    diagnosis=session.diagnosis.cause if session.diagnosis is not None else None,
+                    action=session.diagnosis.action if session.diagnosis is not None else None,
+                    finished_at=record.finished_at if record is not None else None,
                 )
             )
         return StatusSnapshot(

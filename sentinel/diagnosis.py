@@ -179,6 +179,20 @@ RULES: tuple[Rule, ...] = (
         retryable=False,
     ),
     Rule(
+        key="syntax_error",
+        patterns=(r"^\s*(SyntaxError|IndentationError|TabError): ",),
+        cause="The cell's code does not parse (a syntax error); it never ran.",
+        action="Fix the line the error points at in the resume cell, then run it again.",
+        retryable=False,
+    ),
+    Rule(
+        key="missing_file",
+        patterns=(r"FileNotFoundError: \[Errno 2\] No such file or directory",),
+        cause="A file or folder the cell reads does not exist on this runtime (a fresh runtime has only what the cell creates or mounts).",
+        action="Check the path (is Drive mounted? is the data downloaded inside the resume cell?), then run it again.",
+        retryable=False,
+    ),
+    Rule(
         key="python_traceback",
         patterns=(r"Traceback \(most recent call last\)",),
         cause="The cell raised an exception.",

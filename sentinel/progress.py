@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -114,6 +115,42 @@ def format_duration(seconds: float) -> str:
     return f"{secs} s"
 
 
+class StallWatch:
+    """When each notebook's progress last advanced, and whether its stall was told.
+
+    Args:
+        after: seconds without a new step that make a stall (0: never).
+        clock: monotonic seconds; inject a fake in tests.
+    """
+
+    def __init__(self, after: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.after = after
+        self._clock = clock
+        self._steps: dict[str, tuple[object, float]] = {}
+        self._told: set[str] = set()
+
+    def stalled(self, url: str, record: dict[str, Any] | None, running: bool) -> float | None:
+        """Seconds since ``url`` last advanced when that makes a new stall (told once), else None.
+
+        ``record`` is its newest progress record; ``running``: the resume cell is running now.
+        A run that never reports progress is never stalled.
+        """
+        if self.after <= 0 or record is None:
+            return None
+        now = self._clock()
+        step = record.get("step")
+        last = self._steps.get(url)
+        if last is None or last[0] != step or not running:
+            self._steps[url] = (step, now)
+            self._told.discard(url)
+            return None
+        idle = now - last[1]
+        if idle < self.after or url in self._told:
+            return None
+        self._told.add(url)
+        return idle
+
+
 class ProgressReader:
     """Reads every session's resume cell for its latest progress record, every ``interval`` seconds.
 
@@ -155,6 +192,7 @@ __all__ = [
     "PROGRESS_INTERVAL",
     "ProgressReader",
     "RunOutcome",
+    "StallWatch",
     "format_duration",
     "format_progress",
     "is_finished",

@@ -29,6 +29,17 @@ SAMPLES = {
     "disk_full": "OSError: [Errno 28] No space left on device: '/content/drive/MyDrive/ckpt'",
     "checkpoint_lease_held": "sentinel.notebook._errors.LeaseHeldError: /x is being written by pid 7",
     "module_not_found": "ModuleNotFoundError: No module named 'timm'",
+    "syntax_error": (
+        '  File "<ipython-input-3-1b2c>", line 4\n'
+        "    for epoch in range(10)\n"
+        "                          ^\n"
+        "SyntaxError: expected ':'\n"
+    ),
+    "missing_file": (
+        "Traceback (most recent call last):\n"
+        '  File "<cell>", line 2, in <module>\n'
+        "FileNotFoundError: [Errno 2] No such file or directory: '/content/data/train.csv'\n"
+    ),
     "python_traceback": (
         "Traceback (most recent call last):\n"
         '  File "<cell>", line 3, in <module>\n'

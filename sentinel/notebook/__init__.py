@@ -44,7 +44,7 @@ from ._errors import (
 from ._lease import LEASE_FILE_NAME, Lease
 from ._manifest import MANIFEST_FORMAT, MANIFEST_VERSION, CheckpointInfo
 from ._persistence import DEFAULT_LOCAL_ROOT, ProjectPaths, in_colab, setup_persistence, validate_project_name
-from ._report import REPORT_PREFIX, format_report, parse_report, report
+from ._report import REPORT_PREFIX, finished, format_report, parse_report, report
 from ._state import (
     capture_rng_state,
     check_weights_only,
@@ -79,6 +79,7 @@ __all__ = [
     "UnsupportedStateError",
     "capture_rng_state",
     "check_weights_only",
+    "finished",
     "format_report",
     "in_colab",
     "parse_report",

@@ -87,6 +87,15 @@ def report(step: int, total: int | None = None, *, file: TextIO | None = None, *
     out.flush()
 
 
+def finished(step: int, total: int | None = None, *, file: TextIO | None = None, **metrics: Any) -> None:
+    """Say the run is done: one progress line with ``"finished": true`` (the daemon then lets the runtime go).
+
+    Use it when the run ends before ``step`` reaches ``total`` (early stopping) or has no total;
+    a last ``report(step=total, total=total)`` says the same. Arguments as for :func:`report`.
+    """
+    report(step, total, file=file, **metrics, finished=True)
+
+
 def parse_report(line: str) -> dict[str, Any] | None:
     """Read a ``[sentinel]`` marker line; None when the line is not a well-formed marker.
 

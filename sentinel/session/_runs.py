@@ -85,6 +85,8 @@ class SessionRuns(SessionCore):
         step = outcome.report.get("step") if outcome.report else None
         if isinstance(step, int) and watch.failed_at_step is not None and step > watch.failed_at_step:
             watch.retries = 0  # it got further than last time: this is a new stretch of the run
+        # Shown in /status while it retries, and kept when it gives up.
+        self.diagnosis = diagnosis
         if diagnosis.retryable and watch.retries < self.policy.max_resume_retries:
             watch.retries += 1
             watch.failed_at_step = step if isinstance(step, int) else watch.failed_at_step
@@ -98,7 +100,6 @@ class SessionRuns(SessionCore):
             )
             await self._call_hook(self._hooks.run_failed(self._me, diagnosis, watch.retries))
             return
-        self.diagnosis = diagnosis
         kind = ErrorKind.RUN_FAILED if not diagnosis.retryable else ErrorKind.RETRIES_EXHAUSTED
         self._log.error("session.run_failed", diagnosis=diagnosis.key, retry=None, retries=watch.retries)
         await self._call_hook(self._hooks.run_failed(self._me, diagnosis, None))

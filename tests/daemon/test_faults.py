@@ -66,7 +66,7 @@ async def test_start_up_walks_every_consent(emu: EmulatorServer, fleet: Daemon, 
     assert all(e.get("trusted") is True for e in clicks(events, ""))
     await assert_resumed_once_per_runtime(emu, name)
     await eventually(
-        lambda: fleet.snapshot().notebooks[UIS.index(ui)].progress == "step 1/1", timeout=30, what="progress"
+        lambda: fleet.snapshot().notebooks[UIS.index(ui)].progress == "step 1/2", timeout=30, what="progress"
     )
 
 
