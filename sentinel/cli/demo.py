@@ -155,11 +155,17 @@ class Demo:
             self._feed.add(f"emulator on {emu.base_url}; daemon starting a headless Chromium", "dim")
             script = self._play(emu, daemon) if self._faults else None
             outcome = "interrupted"
+            announced = False
             try:
                 with Live(self._render(daemon), console=self._console, refresh_per_second=4) as live:
                     while True:
                         if serving.done():
                             break
+                        if not announced and daemon.started.is_set() and daemon.status_server is not None:
+                            announced = True
+                            self._feed.add(
+                                f"status page (open it while this runs): {daemon.status_server.url}/", "cyan"
+                            )
                         if self._training_done(daemon) and (script is None or not script.in_flight()):
                             outcome = "finished"
                             break
@@ -192,7 +198,8 @@ class Demo:
         done = record.get("done") is True or (
             record.get("total") is not None and record.get("step") == record.get("total")
         )
-        return bool(done) and not session.observation.busy and session.state.value == "connected"
+        # The daemon itself says so: the run finished (keep-alive stopped, the runtime let go).
+        return bool(done) and session.state.value == "finished"
 
     def _note_state(self, daemon: Daemon) -> None:
         if not daemon.sessions:
@@ -432,14 +439,14 @@ class _Script:
                 self._captcha = _Captcha.DISMISSED
                 self._feed.add("a person dismisses the captcha in sentinel's browser", "cyan")
                 # The demo plays the person here, on the emulator's page; the daemon itself never
-                # touches a captcha (its selectors live in sentinel/frontends/colab.py).
+                # touches a captcha (its selectors live in sentinel/frontends/colab/_selectors.py).
                 await session.page.locator("colab-recaptcha-dialog mwc-button").click()
-        elif state == "connected":
+        elif state in ("connected", "finished"):
             fault.recovered_at = time.time()
             touched = [
                 e for e in events if e["kind"] == "click" and str(e.get("target", "")).startswith("captcha:")
             ]
             fault.how = "blocked until a person dismissed it" + (" (checkbox clicked!)" if touched else "")
-            self._feed.add("recovered: connected and training", "green")
+            self._feed.add(f"recovered: {state} again", "green")
             return True
         return False

@@ -66,7 +66,16 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     # Left by the next open of the tab (which starts over) or by stopping.
     _S.UNREACHABLE: frozenset({_S.STARTING, _S.STOPPED}),
     _S.CONNECTING: frozenset(
-        {_S.STARTING, _S.CONNECTED, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
+        {
+            _S.STARTING,
+            _S.CONNECTED,
+            _S.DISCONNECTED,
+            _S.RESUMING,
+            _S.BLOCKED,
+            _S.ERROR,
+            _S.FINISHED,
+            _S.STOPPED,
+        }
     ),
     _S.CONNECTED: frozenset(
         {
@@ -89,14 +98,33 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.RESUMING,
             _S.BLOCKED,
             _S.ERROR,
+            _S.FINISHED,
             _S.STOPPED,
         }
     ),
     _S.RECONNECTING: frozenset(
-        {_S.STARTING, _S.CONNECTED, _S.DISCONNECTED, _S.RESUMING, _S.BLOCKED, _S.ERROR, _S.STOPPED}
+        {
+            _S.STARTING,
+            _S.CONNECTED,
+            _S.DISCONNECTED,
+            _S.RESUMING,
+            _S.BLOCKED,
+            _S.ERROR,
+            _S.FINISHED,
+            _S.STOPPED,
+        }
     ),
     _S.RESUMING: frozenset(
-        {_S.STARTING, _S.CONNECTING, _S.CONNECTED, _S.DISCONNECTED, _S.BLOCKED, _S.ERROR, _S.STOPPED}
+        {
+            _S.STARTING,
+            _S.CONNECTING,
+            _S.CONNECTED,
+            _S.DISCONNECTED,
+            _S.BLOCKED,
+            _S.ERROR,
+            _S.FINISHED,
+            _S.STOPPED,
+        }
     ),
     _S.BLOCKED: frozenset(
         {
@@ -107,6 +135,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.RECONNECTING,
             _S.RESUMING,
             _S.ERROR,
+            _S.FINISHED,
             _S.STOPPED,
         }
     ),
