@@ -87,7 +87,12 @@ class Build:
 
 @pytest.fixture(scope="session")
 async def build(engine: None) -> Build:
-    """``make image`` once per session (the engine's layer cache makes a rebuild take seconds)."""
+    """``make image`` once per session (the engine's layer cache makes a rebuild take seconds).
+
+    The image the tag named before, if the build moved the tag, is removed, so that CI runs on one
+    machine do not pile up 2 GB images (shared layers stay: the cache keeps what the new one uses).
+    """
+    before = (await docker("image", "inspect", "-f", "{{.Id}}", IMAGE, check=False)).out.strip()
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         "make",
@@ -100,7 +105,11 @@ async def build(engine: None) -> Build:
         stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 1500)
-    return Build(Result(proc.returncode or 0, out.decode(errors="replace"), ""), time.monotonic() - started)
+    built = Build(Result(proc.returncode or 0, out.decode(errors="replace"), ""), time.monotonic() - started)
+    after = (await docker("image", "inspect", "-f", "{{.Id}}", IMAGE, check=False)).out.strip()
+    if before and after and before != after:
+        await docker("rmi", before, check=False)  # refused (harmless) while a container uses it
+    return built
 
 
 @pytest.fixture(scope="session")
