@@ -30,8 +30,6 @@ NEEDS_HUMAN: Final = frozenset({BLOCKED, ERROR})
 HEALTHY: Final = frozenset({"connected"})
 
 
-
-
 class AlertKind(StrEnum):
     """Why an :class:`Alert` was raised."""
 
@@ -145,6 +143,11 @@ class AlertPolicy:
         self._repeat_interval = repeat_interval
         self._clock = clock or time.monotonic
         self._notebooks: dict[str, _Notebook] = {}
+        self.names: dict[str, str] = {}
+
+    def name(self, url: str) -> str:
+        """What messages call the notebook: its configured ``name``, else one made from its URL."""
+        return self.names.get(url) or notebook_name(url)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Callable[[], float] | None = None) -> AlertPolicy:
@@ -217,19 +220,19 @@ class AlertPolicy:
     def unclassified(self, url: str, detail: str, bundle: Path | None, *, seconds: float) -> list[Alert]:
         """The page of ``url`` has shown something nobody recognises for ``seconds``: one warning, with the bundle."""
         where = f"\nDebug bundle: {bundle}" if bundle else ""
-        title = f"sentinel: {notebook_name(url)} shows something sentinel does not recognise"
+        title = f"sentinel: {self.name(url)} shows something sentinel does not recognise"
         body = f"{url}\nFor {seconds:g} s the page has shown: {detail[:300]}{where}"
         return [Alert(AlertKind.UNRECOGNISED, url, title, body, Level.WARNING)]
 
     def finished(self, url: str, summary: str) -> list[Alert]:
         """The run of ``url`` finished: one message (sentinel lets the runtime go, or keeps it)."""
-        title = f"sentinel: {notebook_name(url)} finished"
+        title = f"sentinel: {self.name(url)} finished"
         body = f"{url}\nFinished: {summary}."
         return [Alert(AlertKind.FINISHED, url, title, body, Level.SUCCESS)]
 
     def stalled(self, url: str, progress: str, seconds: float) -> list[Alert]:
         """The run of ``url`` is running but has not advanced for ``seconds``: one warning, nothing interrupted."""
-        title = f"sentinel: {notebook_name(url)} has made no progress for {format_duration(seconds)}"
+        title = f"sentinel: {self.name(url)} has made no progress for {format_duration(seconds)}"
         body = (
             f"{url}\nThe resume cell is still running; its last progress line: {progress}.\n"
             "sentinel interrupts nothing: look at the notebook (a hung data loader, a deadlock, a full disk)."
@@ -268,7 +271,7 @@ class AlertPolicy:
             nb.incident_since = now
         nb.last_sent = now
         nb.reminders = 0
-        name = notebook_name(url)
+        name = self.name(url)
         if kind is AlertKind.FAILING and nb.unreachable:
             title = f"sentinel: {name} did not load {nb.failures} times"
             detail = f"Last error: {nb.reason}." if nb.reason else ""
@@ -286,7 +289,7 @@ class AlertPolicy:
 
     def _reminder(self, url: str, nb: _Notebook, now: float) -> Alert:
         assert nb.incident_since is not None
-        name = notebook_name(url)
+        name = self.name(url)
         since = format_duration(now - nb.incident_since)
         if nb.state in NEEDS_HUMAN:
             title = f"sentinel: {name} still {nb.state} after {since} (reminder {nb.reminders})"
@@ -302,7 +305,7 @@ class AlertPolicy:
         down = format_duration(self._clock() - nb.incident_since)
         nb.incident_since = nb.last_sent = None
         nb.reminders = 0
-        title = f"sentinel: {notebook_name(url)} is back to normal"
+        title = f"sentinel: {self.name(url)} is back to normal"
         body = f"{url}\nConnected again after {down}."
         return [Alert(AlertKind.RECOVERED, url, title, body, Level.SUCCESS)]
 

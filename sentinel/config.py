@@ -10,11 +10,20 @@ import os
 import re
 import sys
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -57,6 +66,61 @@ class EmulatorSettings(BaseModel):
         if not os.access(value, os.R_OK | os.X_OK):
             raise ValueError(f"{value} is not readable")
         return value
+
+
+_OnFinish = Literal["idle", "keep", "release"]
+_OnGpuLimit = Literal["wait", "cpu", "stop"]
+
+
+def _check_windows(value: list[str] | None) -> list[str] | None:
+    from sentinel.schedule import parse_window
+
+    for spec in value or ():
+        parse_window(spec)
+    return value
+
+
+def _check_zone(value: str | None) -> str | None:
+    from sentinel.schedule import zone
+
+    zone(value)
+    return value
+
+
+class NotebookSettings(BaseModel):
+    """One ``[[notebooks]]`` table of the TOML file: a notebook and what differs for it from the globals."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    name: str | None = Field(default=None, description="shown in notifications and the status page")
+    resume_marker: str | None = Field(default=None, min_length=1)
+    resume: bool | None = None
+    run_all: bool | None = None
+    on_gpu_limit: _OnGpuLimit | None = None
+    on_finish: _OnFinish | None = None
+    max_resume_retries: int | None = Field(default=None, ge=0, le=100)
+    keepalive_interval: float | None = Field(default=None, ge=1.0, le=3600.0)
+    active_hours: list[str] | None = None
+    timezone: str | None = None
+    max_runtime: float | None = Field(default=None, gt=0, description="hours")
+    start_at: datetime | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_a_notebook(cls, value: str) -> str:
+        notebook_key(value)
+        return value
+
+    @field_validator("active_hours")
+    @classmethod
+    def _active_hours_parse(cls, value: list[str] | None) -> list[str] | None:
+        return _check_windows(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str | None) -> str | None:
+        return _check_zone(value)
 
 
 class Settings(BaseSettings):
@@ -108,7 +172,7 @@ class Settings(BaseSettings):
     frontend: Literal["auto", "colab"] = "auto"
     shutdown_timeout: float = Field(default=10.0, gt=0, le=120)
     # --- when the run is over (finished or failed) ---
-    on_finish: Literal["idle", "keep", "release"] = Field(
+    on_finish: _OnFinish = Field(
         default="idle",
         description="finished run: idle (stop keep-alive; Colab reclaims the runtime), keep, or release it now",
     )
@@ -116,10 +180,28 @@ class Settings(BaseSettings):
         default=3, ge=0, le=100, description="retryable failures of the resume cell retried per run"
     )
     stall_after: float = Field(
-        default=1800.0, ge=0, description="seconds without new progress before a running run is called stalled; 0: off"
+        default=1800.0,
+        ge=0,
+        description="seconds without new progress before a running run is called stalled; 0: off",
     )
+    # --- when sentinel may act (per notebook in [[notebooks]] too) ---
+    active_hours: list[str] = Field(
+        default_factory=list,
+        description="windows in which sentinel keeps alive and reconnects, e.g. 'mon-fri 22:00-07:00'; none: always",
+    )
+    timezone: str | None = Field(
+        default=None, description="IANA time zone of active_hours and start_at; none: the machine's"
+    )
+    max_runtime: float | None = Field(
+        default=None, gt=0, description="hours of one run after which keep-alive stops"
+    )
+    start_at: datetime | None = Field(
+        default=None, description="nothing is done for a notebook before this time"
+    )
+    notebooks: list[NotebookSettings] = Field(default_factory=list, description="[[notebooks]] tables")
     heartbeat_url: str | None = Field(
-        default=None, description="fetched once a minute while every notebook is healthy (healthchecks.io, Kuma)"
+        default=None,
+        description="fetched once a minute while every notebook is healthy (healthchecks.io, Kuma)",
     )
 
     # --- headed Chromium without a screen, and sign-in over noVNC (sentinel/display.py) ---
@@ -178,6 +260,31 @@ class Settings(BaseSettings):
         if value is not None and not (value.is_file() and os.access(value, os.R_OK)):
             raise ValueError(f"{value} is not a readable file")
         return value
+
+    @field_validator("active_hours")
+    @classmethod
+    def _active_hours_parse(cls, value: list[str]) -> list[str]:
+        _check_windows(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str | None) -> str | None:
+        return _check_zone(value)
+
+    @model_validator(mode="after")
+    def _no_notebook_twice(self) -> Settings:
+        seen: dict[str, str] = {notebook_key(url): url for url in self.urls}
+        for notebook in self.notebooks:
+            key = notebook_key(notebook.url)
+            if key in seen:
+                raise ValueError(f"one notebook listed twice: {seen[key]} and {notebook.url}")
+            seen[key] = notebook.url
+        return self
+
+    def notebook_settings(self) -> list[NotebookSettings]:
+        """Every notebook to keep alive: the URLs (flags, SENTINEL_URLS, ``urls``), then ``[[notebooks]]``."""
+        return [NotebookSettings(url=url) for url in self.urls] + list(self.notebooks)
 
     @field_validator("heartbeat_url")
     @classmethod
@@ -264,9 +371,17 @@ def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
         raise ConfigError(f"{source}: {exc.strerror or exc}") from None
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, notebooks: object = None) -> str:
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "settings"
+    loc = list(first["loc"])
+    where = ".".join(str(part) for part in loc) or "settings"
+    if len(loc) >= 2 and loc[0] == "notebooks" and isinstance(loc[1], int):
+        # Name the notebook, not just its index: "notebooks[2] (https://...).on_finish".
+        entry = notebooks[loc[1]] if isinstance(notebooks, list) and loc[1] < len(notebooks) else None
+        url = entry.get("url") if isinstance(entry, dict) else None
+        where = (
+            f"notebooks[{loc[1]}]" + (f" ({url})" if url else "") + "".join(f".{part}" for part in loc[2:])
+        )
     if first["type"] == "extra_forbidden":
         return f"unknown setting {where!r}"
     shown = first.get("input")
@@ -295,7 +410,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         return Settings(**given)
     except ValidationError as exc:
         prefix = f"config file {config_file}: " if config_file is not None and _blames_file(exc, data) else ""
-        raise ConfigError(prefix + _describe(exc)) from None
+        notebooks = given.get("notebooks", data.get("notebooks"))
+        raise ConfigError(prefix + _describe(exc, notebooks)) from None
     finally:
         _toml_data.pop(Settings, None)
 
@@ -315,9 +431,12 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
 def _blames_file(error: ValidationError, data: dict[str, Any]) -> bool:
     node: Any = data
     for part in error.errors()[0]["loc"]:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
+            node = node[part]
+        else:
+            # A missing key of a table the file has ([[notebooks]] without url) is the file's too.
+            return isinstance(node, dict) and node is not data
     return True
 
 

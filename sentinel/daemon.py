@@ -36,6 +36,7 @@ from sentinel.frontends import Frontend, Signal, make_frontends
 from sentinel.heartbeat import Heartbeat
 from sentinel.notify import Notifier
 from sentinel.progress import ProgressReader, StallWatch, format_progress
+from sentinel.schedule import Wakeups
 from sentinel.session import CounterName, Session, SessionHooks, SessionPolicy, SessionState
 from sentinel.statestore import StateStore
 from sentinel.status import Metrics, NotebookStatus, StatusServer, StatusSnapshot
@@ -169,12 +170,18 @@ class Daemon:
         browser_env: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
-        if not settings.urls:
+        notebooks = settings.notebook_settings()
+        if not notebooks:
             raise UsageError(
-                "no notebook URL given; usage: sentinel run URL [URL ...] (or set SENTINEL_URLS)"
+                "no notebook URL given; usage: sentinel run URL [URL ...] (or set SENTINEL_URLS, "
+                "or [[notebooks]] in the config file)"
             )
-        self.urls = list(settings.urls)
+        self.urls = [notebook.url for notebook in notebooks]
         self.policy = policy or SessionPolicy.from_settings(settings)
+        # Each notebook's own policy: the base one with what its [[notebooks]] table changes.
+        self.policies = {notebook.url: self.policy.for_notebook(notebook) for notebook in notebooks}
+        self.names = {notebook.url: notebook.name for notebook in notebooks if notebook.name}
+        self.wakeups = Wakeups()
         self.frontends = (
             tuple(frontends)
             if frontends is not None
@@ -182,6 +189,7 @@ class Daemon:
         )
         self.notifier = notifier if notifier is not None else Notifier.from_settings(settings)
         self.alerts = AlertPolicy.from_settings(settings)
+        self.alerts.names.update(self.names)
         self.metrics = Metrics()
         self.timeline = Timeline()
         self.stalls = StallWatch(settings.stall_after)
@@ -287,14 +295,16 @@ class Daemon:
         debug_dir = settings.state_dir / "debug"
         for url in self.urls:
             tab = BrowserTab(url, self.host, self.frontends, settings.frontend)
-            session = Session(
-                url, tab, self.store, policy=self.policy, hooks=self._hooks, debug_dir=debug_dir
-            )
+            policy = self.policies[url]
+            session = Session(url, tab, self.store, policy=policy, hooks=self._hooks, debug_dir=debug_dir)
+            start_at = datetime.fromtimestamp(policy.start_at, UTC) if policy.start_at is not None else None
+            self.wakeups.add(url, session.wake, policy.active_hours, policy.timezone, start_at)
             tab.on_lost, tab.on_popup = session.page_lost, session.popup_opened
             self.tabs.append(tab)
             self.sessions.append(session)
             self._tasks[session] = self._spawn(session.run(), f"session {url}")
         self._spawn(self.progress.run(lambda: self.sessions, self._exit), "progress")
+        self.wakeups.start()
         self.metrics.heartbeat()
         log.info(
             "daemon.started",
@@ -322,6 +332,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.shutdown_timeout - 0.5
         self.should_exit = True
+        self.wakeups.stop()
         for session in self.sessions:
             session.stop()
         tasks = list(self._tasks.values())
@@ -390,7 +401,7 @@ class Daemon:
                 session.url,
                 tab,
                 self.store,
-                policy=self.policy,
+                policy=self.policies[session.url],
                 hooks=self._hooks,
                 debug_dir=self.settings.state_dir / "debug",
             )
@@ -445,6 +456,7 @@ class Daemon:
             notebooks.append(
                 NotebookStatus(
                     url=session.url,
+                    name=self.names.get(session.url),
                     state=session.state.value,
                     since=datetime.fromtimestamp(session.since, UTC),
                     reconnects=record.reconnects if record else session.counters.reconnects,

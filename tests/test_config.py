@@ -75,3 +75,69 @@ def test_bad_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENTINEL_KEEPALIVE_INTERVAL", "0")
     with pytest.raises(ConfigError, match="keepalive_interval"):
         load_settings()
+
+
+NOTEBOOKS_TOML = """
+on_finish = "keep"
+active_hours = ["22:00-07:00"]
+timezone = "Europe/Berlin"
+
+[[notebooks]]
+url = "https://colab.research.google.com/drive/AAA"
+name = "sweep-a"
+on_finish = "release"
+max_resume_retries = 1
+
+[[notebooks]]
+url = "https://colab.research.google.com/drive/BBB"
+active_hours = ["sat,sun 00:00-24:00"]
+max_runtime = 6
+"""
+
+
+def test_per_notebook_tables_default_to_the_globals(tmp_path: Path) -> None:
+    """[[notebooks]] tables add notebooks; each changes only what it names, the rest comes from the globals."""
+    from sentinel.session import SessionPolicy
+
+    config = tmp_path / "sentinel.toml"
+    config.write_text(NOTEBOOKS_TOML)
+    settings = load_settings(config, urls=["https://colab.research.google.com/drive/CCC"])
+    notebooks = settings.notebook_settings()
+    assert [n.url.rsplit("/", 1)[1] for n in notebooks] == ["CCC", "AAA", "BBB"]
+    base = SessionPolicy.from_settings(settings)
+    a, b, c = (base.for_notebook(n) for n in (notebooks[1], notebooks[2], notebooks[0]))
+    assert (a.on_finish, a.max_resume_retries) == ("release", 1)
+    assert (b.on_finish, b.max_runtime) == ("keep", 6 * 3600)
+    assert [w.describe() for w in b.active_hours] == ["sat,sun 00:00-24:00"]
+    assert [w.describe() for w in c.active_hours] == ["daily 22:00-07:00"]
+    assert str(c.timezone) == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        ('url = "https://x.test/a"\non_finish = "never"', "notebooks[0] (https://x.test/a).on_finish"),
+        ('url = "https://x.test/a"\nactive_hours = ["9-17"]', "notebooks[0] (https://x.test/a).active_hours"),
+        ('url = "https://x.test/a"\ntimezone = "Mars/Base"', "unknown time zone"),
+        ('url = "ftp://x.test/a"', "notebooks[0] (ftp://x.test/a).url"),
+        (
+            'url = "https://x.test/a"\ncolour = "red"',
+            "unknown setting 'notebooks[0] (https://x.test/a).colour'",
+        ),
+        ('name = "no url"', "notebooks[0].url"),
+    ],
+)
+def test_a_bad_notebook_table_names_the_notebook_and_the_key(tmp_path: Path, table: str, needle: str) -> None:
+    config = tmp_path / "sentinel.toml"
+    config.write_text(f"[[notebooks]]\n{table}\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    assert needle in str(info.value)
+    assert str(info.value).startswith(f"config file {config}: ")
+
+
+def test_one_notebook_in_a_table_and_on_the_command_line_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "sentinel.toml"
+    config.write_text('[[notebooks]]\nurl = "https://x.test/a#scrollTo=1"\n')
+    with pytest.raises(ConfigError, match="listed twice"):
+        load_settings(config, urls=["https://X.test/a"])

@@ -8,7 +8,9 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +24,7 @@ from sentinel.errors import (
 )
 from sentinel.frontends.base import Action, Connection, Dialog, Signal
 from sentinel.frontends.fake import FakeFrontend, FakeNotebook
+from sentinel.schedule import parse_window
 from sentinel.session import (
     TRANSITIONS,
     Attached,
@@ -512,6 +515,62 @@ DRIVE_LOST = (
     "Traceback (most recent call last):\n"
     "OSError: [Errno 107] Transport endpoint is not connected: '/content/drive/MyDrive/run/ckpt'\n"
 )
+
+
+class TestSchedule:
+    """Outside its schedule a notebook is PAUSED: no keep-alive, no reconnect, no resume."""
+
+    def _make(self, store: StateStore, tmp_path: Path, policy: SessionPolicy, wall: FakeClock) -> Harness:
+        h = Harness(store, wall, tmp_path, policy)
+        h.session._wall = wall
+        return h
+
+    async def test_outside_active_hours_nothing_is_done_and_inside_it_resumes(
+        self, store: StateStore, tmp_path: Path
+    ) -> None:
+        wall = FakeClock()
+        berlin = ZoneInfo("Europe/Berlin")
+        wall.now = datetime(2026, 12, 7, 12, 0, tzinfo=berlin).timestamp()  # Monday noon
+        policy = replace(FAST, active_hours=(parse_window("mon-fri 22:00-07:00"),), timezone=berlin)
+        h = self._make(store, tmp_path, policy, wall)
+        await h.start()
+        assert h.session.state is S.PAUSED
+        assert h.session.paused_reason == "outside active hours (mon,tue,wed,thu,fri 22:00-07:00)"
+        await h.step(3)
+        assert h.calls("reconnect") == 0 and h.nb.keepalives == 0
+        wall.now = datetime(2026, 12, 7, 22, 0, tzinfo=berlin).timestamp()
+        await h.step(3)
+        assert h.session.state is S.CONNECTED and h.session.paused_reason is None
+        assert h.nb.runs == ["resume"]
+        # The morning after: paused again, keep-alive stops, the runtime is left to Colab.
+        wall.now = datetime(2026, 12, 8, 7, 0, tzinfo=berlin).timestamp()
+        await h.step()
+        assert h.session.state is S.PAUSED
+        keepalives = h.nb.keepalives
+        wall.advance(3600)
+        await h.nb.disconnect()
+        await h.step(3)
+        assert h.nb.keepalives == keepalives and h.calls("reconnect") == 1
+
+    async def test_nothing_before_the_start_time(self, store: StateStore, tmp_path: Path) -> None:
+        wall = FakeClock()
+        h = self._make(store, tmp_path, replace(FAST, start_at=wall.now + 600, timezone=UTC), wall)
+        await h.start()
+        assert h.session.state is S.PAUSED and (h.session.paused_reason or "").startswith("starts at ")
+        wall.advance(601)
+        await h.step(2)
+        assert h.session.state is S.CONNECTED and h.nb.runs == ["resume"]
+
+    async def test_keepalive_stops_after_max_runtime(self, store: StateStore, tmp_path: Path) -> None:
+        wall = FakeClock()
+        h = self._make(store, tmp_path, replace(FAST, max_runtime=2 * 3600), wall)
+        await h.start()
+        await h.step()
+        assert h.session.state is S.CONNECTED
+        wall.advance(2 * 3600)
+        await h.step()
+        assert h.session.state is S.PAUSED
+        assert "past max_runtime (2 h)" in (h.session.paused_reason or "")
 
 
 class TestWhenTheRunEnds:

@@ -85,6 +85,8 @@ class SessionCore:
         self.since = self._wall()
         # Why a human is needed; set exactly while the state is BLOCKED.
         self.blocked_reason: BlockedReason | None = None
+        # Why nothing is done now (schedule); set exactly while the state is PAUSED.
+        self.paused_reason: str | None = None
         # Why sentinel stopped acting on the notebook; set exactly while the state is ERROR.
         self.error_kind: ErrorKind | None = None
         # The latest problem in words (an error's message, a failed reconnect, a lost page).
@@ -147,8 +149,13 @@ class SessionCore:
             raise IllegalTransitionError("A session cannot be blocked without a reason.")
         if new is SessionState.ERROR and (self.error_kind is None or not self.last_error):
             raise IllegalTransitionError("A session cannot be in error without an error kind and message.")
+        if new is SessionState.PAUSED and not self.paused_reason:
+            raise IllegalTransitionError("A session cannot be paused without a reason.")
         self.state = new
         self.since = self._wall()
+        if old is SessionState.PAUSED:
+            self._log.info("session.unpaused", reason=self.paused_reason)
+            self.paused_reason = None
         if old is SessionState.BLOCKED:
             self._log.info(
                 "session.unblocked", reason=self.blocked_reason.value if self.blocked_reason else None
@@ -159,7 +166,13 @@ class SessionCore:
             "session.state",
             old=old.value,
             new=new.value,
-            reason=self.blocked_reason.value if new is SessionState.BLOCKED and self.blocked_reason else None,
+            reason=(
+                self.blocked_reason.value
+                if new is SessionState.BLOCKED and self.blocked_reason
+                else self.paused_reason
+                if new is SessionState.PAUSED
+                else None
+            ),
             error=self.last_error if new is SessionState.ERROR else None,
         )
         self._ledger.set_state(self.url, new.value)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
+from sentinel.schedule import Window, parse_window, zone
+
 if TYPE_CHECKING:
-    from sentinel.config import Settings
+    from sentinel.config import NotebookSettings, Settings
 
 
 @dataclass(slots=True)
@@ -61,6 +64,10 @@ class SessionPolicy:
         max_resume_retries: retryable failures of the resume cell (a lost Drive mount, a CUDNN
             hiccup) answered with a fresh session and a new run, per run; then error.
         retry_base: seconds before the first retry (doubling, jittered, capped at ``backoff_cap``).
+        active_hours: windows in which sentinel acts (keep-alive, reconnects, resumes); none: always.
+        timezone: the windows' and ``start_at``'s time zone (None: the machine's).
+        max_runtime: seconds of one run after which keep-alive stops (None: no limit).
+        start_at: epoch seconds before which nothing is done (None: at once).
     """
 
     resume: bool = True
@@ -84,6 +91,10 @@ class SessionPolicy:
     on_finish: Literal["idle", "keep", "release"] = "idle"
     max_resume_retries: int = 3
     retry_base: float = 10.0
+    active_hours: tuple[Window, ...] = ()
+    timezone: tzinfo | None = None
+    max_runtime: float | None = None
+    start_at: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SessionPolicy:
@@ -97,7 +108,46 @@ class SessionPolicy:
             on_finish=settings.on_finish,
             max_resume_retries=settings.max_resume_retries,
         )
-        return replace(policy, **overrides)
+        return replace(policy, **overrides).with_schedule(
+            settings.active_hours, settings.timezone, settings.max_runtime, settings.start_at
+        )
+
+    def with_schedule(
+        self,
+        active_hours: list[str] | None,
+        timezone: str | None,
+        max_runtime_hours: float | None,
+        start_at: datetime | None,
+    ) -> SessionPolicy:
+        """This policy with a schedule from settings (``None`` leaves a part as it is)."""
+        tz = zone(timezone) if timezone is not None else self.timezone
+        start = start_at.replace(tzinfo=start_at.tzinfo or tz).timestamp() if start_at is not None else None
+        return replace(
+            self,
+            active_hours=tuple(parse_window(w) for w in active_hours) if active_hours else self.active_hours,
+            timezone=tz,
+            max_runtime=max_runtime_hours * 3600 if max_runtime_hours is not None else self.max_runtime,
+            start_at=start if start is not None else self.start_at,
+        )
+
+    def for_notebook(self, notebook: NotebookSettings) -> SessionPolicy:
+        """This policy with what a ``[[notebooks]]`` table changes for its notebook."""
+        changed = {
+            key: value
+            for key in (
+                "resume_marker",
+                "resume",
+                "run_all",
+                "on_gpu_limit",
+                "on_finish",
+                "max_resume_retries",
+                "keepalive_interval",
+            )
+            if (value := getattr(notebook, key)) is not None
+        }
+        return replace(self, **changed).with_schedule(
+            notebook.active_hours, notebook.timezone, notebook.max_runtime, notebook.start_at
+        )
 
 
 __all__ = ["Backoff", "SessionPolicy"]

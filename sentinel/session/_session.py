@@ -74,6 +74,10 @@ class Session(SessionSteps):
         self._stopping = True
         self._wake.set()
 
+    def wake(self) -> None:
+        """Look at the page now (a schedule boundary passed)."""
+        self._wake.set()
+
     def page_lost(self) -> None:
         """The daemon saw the page or browser die: reopen the tab at the next wake-up."""
         self._reopen = True
@@ -239,6 +243,8 @@ class Session(SessionSteps):
             deadlines += [attempt.at + self.policy.action_grace, attempt.at + self.policy.connect_timeout]
         if self._run.retry_at is not None:
             deadlines.append(self._run.retry_at)
+        if self.policy.start_at is not None and self.state is SessionState.PAUSED:
+            deadlines.append(now + max(0.0, self.policy.start_at - self._wall()))
         watch = self._unclassified
         if watch.since is not None and not watch.bundle_written:
             deadlines.append(watch.since + self.policy.unclassified_after)

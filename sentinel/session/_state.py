@@ -27,6 +27,9 @@ class SessionState(Enum):
     RECONNECTING = "reconnecting"
     # A fresh runtime is attached; its resume cell (or Run all) is about to start, once no cell runs.
     RESUMING = "resuming"
+    # Not now: outside the notebook's active hours, before its start time, or past its longest run.
+    # Nothing is done (no keep-alive, no reconnect, no resume). Always has a reason.
+    PAUSED = "paused"
     # A human is needed (captcha, signed out, usage limit, too many sessions); nothing is clicked.
     # Always has a BlockedReason.
     BLOCKED = "blocked"
@@ -60,6 +63,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.RESUMING,
             _S.BLOCKED,
             _S.ERROR,
+            _S.PAUSED,
             _S.STOPPED,
         }
     ),
@@ -74,6 +78,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.BLOCKED,
             _S.ERROR,
             _S.FINISHED,
+            _S.PAUSED,
             _S.STOPPED,
         }
     ),
@@ -86,6 +91,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.BLOCKED,
             _S.FINISHED,
             _S.ERROR,
+            _S.PAUSED,
             _S.STOPPED,
         }
     ),
@@ -99,6 +105,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.BLOCKED,
             _S.ERROR,
             _S.FINISHED,
+            _S.PAUSED,
             _S.STOPPED,
         }
     ),
@@ -111,6 +118,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.BLOCKED,
             _S.ERROR,
             _S.FINISHED,
+            _S.PAUSED,
             _S.STOPPED,
         }
     ),
@@ -123,6 +131,7 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.BLOCKED,
             _S.ERROR,
             _S.FINISHED,
+            _S.PAUSED,
             _S.STOPPED,
         }
     ),
@@ -136,6 +145,21 @@ TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
             _S.RESUMING,
             _S.ERROR,
             _S.FINISHED,
+            _S.PAUSED,
+            _S.STOPPED,
+        }
+    ),
+    _S.PAUSED: frozenset(
+        {
+            _S.STARTING,
+            _S.CONNECTING,
+            _S.CONNECTED,
+            _S.DISCONNECTED,
+            _S.RECONNECTING,
+            _S.RESUMING,
+            _S.BLOCKED,
+            _S.FINISHED,
+            _S.ERROR,
             _S.STOPPED,
         }
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -13,6 +14,8 @@ from sentinel.errors import (
     SelectorNotFoundError,
 )
 from sentinel.frontends.base import Action, Connection, Dialog, Observation
+from sentinel.progress import format_duration
+from sentinel.schedule import is_active
 from sentinel.session._runs import SessionRuns
 from sentinel.session._state import TRANSITIONS, BlockedReason, ErrorKind, SessionState
 
@@ -49,9 +52,7 @@ class SessionSteps(SessionRuns):
         if self.state is SessionState.FINISHED:
             await self._finished_step(obs, now)
             return
-        if await self._needs_human(obs):
-            return
-        if await self._answer_dialogs(obs, now):
+        if await self._paused() or await self._needs_human(obs) or await self._answer_dialogs(obs, now):
             return
         await self._watch_unclassified(obs, now)
         if self._in(SessionState.ERROR) or await self._waiting_out_quota(obs, now):
@@ -278,6 +279,36 @@ class SessionSteps(SessionRuns):
         await self._call_hook(self._hooks.resumed(self._me, key, self.resume_cell))
         await self._move(SessionState.CONNECTED)
         self._schedule_keepalive(now)
+
+    async def _paused(self) -> bool:
+        """Outside the schedule: move to (or stay in) PAUSED and do nothing; True while so."""
+        reason = self._pause_reason()
+        if reason is None:
+            return False
+        if self.state is not SessionState.PAUSED:
+            self.paused_reason = reason
+            self._next_keepalive = None
+            self._attempt.clear()
+            self._log.info("session.paused", reason=reason)
+            await self._move(SessionState.PAUSED)
+        else:
+            self.paused_reason = reason
+        return True
+
+    def _pause_reason(self) -> str | None:
+        policy, wall = self.policy, self._wall()
+        if policy.start_at is not None and wall < policy.start_at:
+            when = datetime.fromtimestamp(policy.start_at, policy.timezone).isoformat(timespec="minutes")
+            return f"starts at {when}"
+        started = self._run.started_at
+        if policy.max_runtime is not None and started is not None and wall - started >= policy.max_runtime:
+            return f"ran for {format_duration(wall - started)}: past max_runtime ({format_duration(policy.max_runtime)})"
+        if policy.active_hours and not is_active(
+            policy.active_hours, datetime.fromtimestamp(wall, policy.timezone)
+        ):
+            windows = ", ".join(w.describe() for w in policy.active_hours)
+            return f"outside active hours ({windows})"
+        return None
 
     async def _finished_step(self, obs: Observation, now: float) -> None:
         """A finished notebook: nothing to do, unless --on-finish keep (then only keep-alive)."""

@@ -37,6 +37,7 @@ async def emu(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Emulato
     notebooks = {
         "done": _resume(_REPORT % 1 + _REPORT % 3),
         "done2": _resume(_REPORT % 3),
+        "night": _resume(_REPORT % 3),
         "oom": _resume(
             _REPORT % 1
             + 'raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 14.75 GiB total capacity)")\n'
@@ -172,3 +173,22 @@ async def test_retries_are_bounded(emu: EmulatorServer, tmp_path: Path) -> None:
         events = await emu.events("broken")
         assert sum(1 for e in events if e["kind"] == "runtime.restarted") == 2
         assert sum((await resume_starts(emu, "broken")).values()) == 3
+
+
+async def test_a_notebook_outside_its_active_hours_is_left_alone(emu: EmulatorServer, tmp_path: Path) -> None:
+    """A [[notebooks]] table with a window that is not now: PAUSED with its reason, never connected."""
+    from datetime import datetime, timedelta
+
+    later = datetime.now() + timedelta(hours=2)
+    window = f"{later:%H:%M}-{later + timedelta(hours=1):%H:%M}"
+    url = emu.notebook_url("night")
+    notebooks = [{"url": url, "name": "night-run", "active_hours": [window]}]
+    async with running_daemon([], tmp_path, policy=RUNS, notebooks=notebooks) as daemon:
+        session = session_for(daemon, "night")
+        await eventually(lambda: session.state is SessionState.PAUSED, timeout=30, what="paused")
+        assert session.paused_reason == f"outside active hours (daily {window})"
+        await consistently(lambda: session.state is SessionState.PAUSED, duration=3.0, what="stays paused")
+        assert await _connects(emu, "night", 0) == 0
+        [status] = daemon.snapshot().notebooks
+        assert (status.state, status.display_name) == ("paused", "night-run")
+        assert daemon.wakeups.jobs == 2
