@@ -129,6 +129,68 @@ def run(
             show_default=False,
         ),
     ] = None,
+    on_finish: Annotated[
+        str | None,
+        typer.Option(
+            metavar="idle|keep|release",
+            help="A finished run: idle (stop keep-alive; Colab reclaims the runtime), keep, or release "
+            f"(Disconnect and delete runtime). {default_of('on_finish')}",
+            show_default=False,
+        ),
+    ] = None,
+    max_resume_retries: Annotated[
+        int | None,
+        typer.Option(
+            help="Retryable failures of the resume cell (Drive lost, a crash) retried per run. "
+            + default_of("max_resume_retries"),
+            show_default=False,
+        ),
+    ] = None,
+    stall_after: Annotated[
+        float | None,
+        typer.Option(
+            help=f"Seconds without new progress before a running run is reported stalled; 0: off. {default_of('stall_after')}",
+            show_default=False,
+        ),
+    ] = None,
+    heartbeat_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Fetched once a minute while every notebook is healthy (healthchecks.io, Uptime Kuma push URL).",
+            show_default=False,
+        ),
+    ] = None,
+    active_hours: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--active-hours",
+            metavar="WINDOW",
+            help="Only then keep alive and reconnect, e.g. 'mon-fri 22:00-07:00' (repeatable). Default: always.",
+            show_default=False,
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA time zone of --active-hours and --start-at. Default: the machine's.",
+            show_default=False,
+        ),
+    ] = None,
+    max_runtime: Annotated[
+        float | None,
+        typer.Option(
+            help="Hours of one run after which keep-alive stops. Default: no limit.", show_default=False
+        ),
+    ] = None,
+    start_at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIME",
+            help="Do nothing before this time (ISO 8601, e.g. 2026-12-24T22:00).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Keep Colab notebooks alive: reconnect, answer dialogs, run the resume cell once per fresh runtime."""
     settings = settings_from(
@@ -150,6 +212,14 @@ def run(
         notify=notify or None,
         status_addr=status_addr,
         frontend=frontend,
+        on_finish=on_finish,
+        max_resume_retries=max_resume_retries,
+        stall_after=stall_after,
+        heartbeat_url=heartbeat_url,
+        active_hours=active_hours or None,
+        timezone=timezone,
+        max_runtime=max_runtime,
+        start_at=start_at,
     )
     from sentinel.config import display_available, process_env
     from sentinel.daemon import Daemon

@@ -66,7 +66,8 @@ def status(
         f"http://[{host}]:{settings.status_port}" if ":" in host else f"http://{host}:{settings.status_port}"
     )
     try:
-        raw, document = asyncio.run(_fetch(f"{base}/status", timeout))
+        token = settings.status_token.get_secret_value() if settings.status_token is not None else None
+        raw, document = asyncio.run(_fetch(f"{base}/status", timeout, token))
     except _NotRunningError as exc:
         typer.echo(f"sentinel: error: {exc}", err=True)
         raise typer.Exit(EXIT_NOT_RUNNING) from None
@@ -76,14 +77,14 @@ def status(
         _print_table(document, base)
 
 
-async def _fetch(url: str, wait: float) -> tuple[str, dict[str, Any]]:
+async def _fetch(url: str, wait: float, token: str | None = None) -> tuple[str, dict[str, Any]]:
     import aiohttp
 
     where = url.removesuffix("/status")
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=wait)) as session,
-            session.get(url) as response,
+            session.get(url, headers={"Authorization": f"Bearer {token}"} if token else None) as response,
         ):
             raw = await response.text()
             http_status = response.status
@@ -93,6 +94,10 @@ async def _fetch(url: str, wait: float) -> tuple[str, dict[str, Any]]:
         ) from None
     except TimeoutError:
         raise _NotRunningError(f"the daemon at {where} did not answer within {wait:g} s") from None
+    if http_status == 401:
+        raise _NotRunningError(
+            f"the daemon at {where} asks for its status token: set SENTINEL_STATUS_TOKEN to the daemon's"
+        )
     document = _parse(raw)
     if http_status == 500 and document is not None and "error" in document:
         raise _NotRunningError(f"the daemon at {where} answered: {document['error']}")
