@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import Page
 
 from sentinel.emulator.testing import EmulatorServer
+from tests._eventually import eventually
 from tests._novnc import novnc_screen
 
 pytestmark = [
@@ -157,7 +158,12 @@ async def test_login_vnc_serves_the_browser_on_loopback_and_cleans_up(
         display = await login.event("display.started")
         vnc = await login.event("vnc.started")
         assert vnc["url"].startswith("http://127.0.0.1:") and "/vnc.html?autoconnect=1" in vnc["url"]
-        assert vnc["url"] in login.stderr.replace(json.dumps(vnc), ""), "the URL is printed for the user"
+        # The instructions follow the log line: wait for them rather than race the reader.
+        await eventually(
+            lambda: vnc["url"] in login.stderr.replace(json.dumps(vnc), ""),
+            timeout=10,
+            what="the URL is printed for the user",
+        )
         assert "ssh -N -L" in login.stderr
         await emu.wait_for_event("hello", "page.loaded", since=since, timeout=40)
         await login.event("login.waiting")
