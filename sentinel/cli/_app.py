@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
 
 # Command modules register themselves on `app`; keep these imports at the bottom.
 from sentinel.cli import demo as _demo  # noqa: E402, F401
+from sentinel.cli import doctor as _doctor  # noqa: E402, F401
 from sentinel.cli import emulator as _emulator  # noqa: E402, F401
 from sentinel.cli import kit as _kit  # noqa: E402, F401
 from sentinel.cli import login as _login  # noqa: E402, F401

@@ -129,6 +129,91 @@ class Observation:
         """The first open dialog only a human may handle (captcha, sign-in), else None."""
         return next((d for d in self.dialogs if d in HUMAN_ONLY), None)
 
+    def as_dict(self) -> dict[str, object]:
+        """The observation as plain JSON-able values (enums as their strings)."""
+        return {
+            "connection": str(self.connection),
+            "connect_text": self.connect_text,
+            "dialogs": [str(d) for d in self.dialogs],
+            "signed_in": self.signed_in,
+            "busy": self.busy,
+            "runtime_id": self.runtime_id,
+            "crash_toast": self.crash_toast,
+            "unclassified": self.unclassified,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SelectorReport:
+    """What one ``css`` key of a frontend's selectors matched on the page (for ``sentinel doctor``).
+
+    Attributes:
+        key: the key (``connect_button``, ``dialog``, ...).
+        count: elements the key matched (its alternatives together, each element once).
+        visible: how many of those draw a box (counted among the first 50).
+        text: the first match's visible text, trimmed to 120 characters ('' when nothing matched).
+        alternatives: each alternative selector with the number of elements it matched alone.
+    """
+
+    key: str
+    count: int
+    visible: int = 0
+    text: str = ""
+    alternatives: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DialogReport:
+    """Whether an open dialog matched one dialog kind's patterns.
+
+    Attributes:
+        dialog: the kind.
+        patterns: its regular expressions (the ``dialogs`` table), in order.
+        matched: the text of the open dialog the patterns matched (trimmed), or None.
+    """
+
+    dialog: Dialog
+    patterns: tuple[str, ...]
+    matched: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LayerVerdict:
+    """One detection layer's reading of the connection.
+
+    Attributes:
+        layer: what was read (e.g. ``connect button text``, ``kernel state``).
+        connection: its verdict; None when the page does not offer this layer.
+        evidence: what it saw (the text, the state), for people.
+    """
+
+    layer: str
+    connection: Connection | None
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageProbe:
+    """Everything a frontend reads on a page, laid out for ``sentinel doctor``: nothing is clicked.
+
+    Attributes:
+        url: the page's address.
+        selectors: one report per ``css`` key.
+        dialogs: one report per known dialog kind.
+        open_dialogs: the visible text of each open dialog, outermost first.
+        layers: each connection-detection layer's verdict.
+        facts: the raw facts the observation was classified from (JSON-able).
+        observation: the classified page.
+    """
+
+    url: str
+    selectors: tuple[SelectorReport, ...]
+    dialogs: tuple[DialogReport, ...]
+    open_dialogs: tuple[str, ...]
+    layers: tuple[LayerVerdict, ...]
+    facts: Mapping[str, object]
+    observation: Observation
+
 
 class SignalKind(StrEnum):
     """What changed on the page between two observer reports."""
@@ -261,8 +346,16 @@ class Frontend(ABC):
         """
 
     @abstractmethod
+    async def probe(self, page: Page) -> PageProbe:
+        """Read the page for diagnosis: what each selector matches, each dialog pattern, each layer.
+
+        Never clicks or types anything.
+        """
+
+    @abstractmethod
     async def debug_bundle(self, page: Page, directory: Path) -> Path:
         """Write a screenshot and a DOM snapshot (open shadow roots included) under ``directory``.
 
-        Returns the folder holding them (created, unique per call).
+        Returns the folder holding them (created 0700, unique per call; its files 0600: they may show
+        the account's e-mail).
         """

@@ -21,12 +21,16 @@ from typing import Any
 import structlog
 
 from sentinel.errors import FrontendError, ResumeMarkerNotFoundError, SelectorNotFoundError
+from sentinel.frontends._bundle import write_bundle
 from sentinel.frontends.base import (
     Action,
     Connection,
     Dialog,
+    DialogReport,
     Frontend,
+    LayerVerdict,
     Observation,
+    PageProbe,
     Signal,
     SignalHandler,
     SignalKind,
@@ -319,20 +323,28 @@ class FakeFrontend(Frontend):
             raise SelectorNotFoundError(f"no cell with id {cell_id!r}")
         return nb.outputs.get(cell_id, "")
 
+    async def probe(self, page: Any) -> PageProbe:
+        """The notebook as a probe: no selectors (there is no DOM), the dialogs it shows, one layer."""
+        nb = self._enter("probe", page)
+        obs = nb.observation()
+        return PageProbe(
+            url=str(getattr(page, "url", "fake://notebook")),
+            selectors=(),
+            dialogs=tuple(
+                DialogReport(dialog, (), dialog.value if dialog in obs.dialogs else None)
+                for dialog in Dialog
+                if dialog is not Dialog.UNKNOWN
+            ),
+            open_dialogs=tuple(
+                (obs.unclassified or d.value) if d is Dialog.UNKNOWN else d.value for d in obs.dialogs
+            ),
+            layers=(LayerVerdict("fake notebook", obs.connection, f"scripted {obs.connection}"),),
+            facts={"fake": True, **obs.as_dict()},
+            observation=obs,
+        )
+
     async def debug_bundle(self, page: Any, directory: Path) -> Path:
-        """Write the observation as text into a fresh folder under ``directory``."""
+        """Write the observation as text into a fresh folder under ``directory`` (files 0600)."""
         nb = self._enter("debug_bundle", page, directory)
-        return await asyncio.to_thread(_write_bundle, directory, repr(nb.observation()) + "\n")
-
-
-def _write_bundle(directory: Path, text: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for n in itertools.count(1):
-        bundle = directory / f"fake-bundle-{n}"
-        try:
-            bundle.mkdir()
-        except FileExistsError:
-            continue
-        (bundle / "observation.txt").write_text(text, encoding="utf-8")
-        return bundle
-    raise AssertionError("unreachable")  # pragma: no cover  (itertools.count never ends)
+        files = {"observation.txt": (repr(nb.observation()) + "\n").encode()}
+        return await asyncio.to_thread(write_bundle, directory, files, "fake-bundle")

@@ -6,9 +6,11 @@
 * ``_tracking``: what it keeps track of between steps (counters, connect attempt, runtime);
 * ``_core``: the state and the one checked way to change it;
 * ``_steps``: the policy, one observation to at most one action;
+* ``_advice``: what the policy would do next about one observation, in words (doctor);
 * ``_session``: :class:`Session`, the loop that follows the page.
 """
 
+from sentinel.session._advice import NextAction, next_action
 from sentinel.session._policy import Backoff, SessionPolicy
 from sentinel.session._ports import Attached, CounterName, Ledger, SessionHooks, Tab
 from sentinel.session._session import Session
@@ -33,6 +35,7 @@ __all__ = [
     "Counters",
     "ErrorKind",
     "Ledger",
+    "NextAction",
     "RuntimeTracker",
     "Session",
     "SessionHooks",
@@ -41,4 +44,5 @@ __all__ = [
     "Tab",
     "UnclassifiedWatch",
     "check_transition",
+    "next_action",
 ]

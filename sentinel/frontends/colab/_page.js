@@ -571,8 +571,28 @@
     return true;
   }
 
+  // ---- diagnosis (sentinel doctor): read only, never clicks ----
+
+  // For each css key: the elements it matches (each alternative alone too), how many of the first 50
+  // draw a box, the first match's visible text; and the facts, from the same moment.
+  function probe() {
+    const roots = allRoots();
+    const selectors = {};
+    for (const key of Object.keys(css)) {
+      const found = q(key, roots);
+      selectors[key] = {
+        count: found.length,
+        visible: found.slice(0, 50).filter(rendered).length,
+        text: found.length ? deepText(found[0]).slice(0, 500) : "",
+        alternatives: (css[key] || []).map((selector) => [selector, deepQuery(roots, selector).length]),
+      };
+    }
+    return { selectors, facts: collect() };
+  }
+
   return {
     collect,
+    probe,
     startObserver,
     findCell,
     firstCodeCell,

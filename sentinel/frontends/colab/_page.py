@@ -27,12 +27,14 @@ from sentinel.errors import (
     SelectorNotFoundError,
     SentinelError,
 )
+from sentinel.frontends._bundle import write_bundle
 from sentinel.frontends.base import (
     Action,
     Connection,
     Dialog,
     Frontend,
     Observation,
+    PageProbe,
     Signal,
     SignalHandler,
     SignalKind,
@@ -40,6 +42,7 @@ from sentinel.frontends.base import (
 )
 from sentinel.frontends.colab._classify import as_int, changes, classify
 from sentinel.frontends.colab._oauth import ConsentPopup
+from sentinel.frontends.colab._probe import build_probe
 from sentinel.frontends.colab._selectors import DEFAULT_SELECTORS, PRIMARY_ACTIONS
 from sentinel.frontends.selectors import SelectorSet
 
@@ -424,8 +427,16 @@ class ColabFrontend(Frontend):
             raise SelectorNotFoundError(f"no cell with id {cell_id!r}")
         return str(result.get("text") or "")
 
+    async def probe(self, page: Page) -> PageProbe:
+        """What each selector, dialog pattern and detection layer reads, from one ``probe()`` in the page."""
+        with map_playwright_errors("probe the Colab page"):
+            raw = await self._js(page, "probe()")
+        if isinstance(raw, dict) and isinstance(raw.get("facts"), dict):
+            self._warn_bad_selectors(raw["facts"])
+        return build_probe(page.url, raw, self.selectors)
+
     async def debug_bundle(self, page: Page, directory: Path) -> Path:
-        """Write ``page.png``, ``dom.html`` (shadow roots as declarative shadow DOM), ``facts.json``."""
+        """Write ``page.png``, ``dom.html`` (shadow roots as declarative shadow DOM), ``facts.json`` (0600)."""
         files: dict[str, bytes] = {}
         problems: list[str] = []
         try:
@@ -442,45 +453,16 @@ class ColabFrontend(Frontend):
             with map_playwright_errors("collect facts"):
                 facts = await self._facts(page)
             observation = classify(facts, self.selectors)
-            report = {"url": page.url, "facts": facts, "observation": _jsonable(observation)}
+            report = {"url": page.url, "facts": facts, "observation": observation.as_dict()}
             files["facts.json"] = json.dumps(report, indent=2, default=str).encode()
         except SentinelError as exc:
             problems.append(str(exc))
         if problems:
             files["problems.txt"] = ("\n".join(problems) + "\n").encode()
-        bundle = await asyncio.to_thread(_write_bundle, directory, files)
+        bundle = await asyncio.to_thread(write_bundle, directory, files)
         log.warning("frontend.debug_bundle", frontend="colab", path=str(bundle), problems=len(problems))
         return bundle
 
 
 def _css_string(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _jsonable(observation: Observation) -> dict[str, object]:
-    return {
-        "connection": str(observation.connection),
-        "connect_text": observation.connect_text,
-        "dialogs": [str(d) for d in observation.dialogs],
-        "signed_in": observation.signed_in,
-        "busy": observation.busy,
-        "runtime_id": observation.runtime_id,
-        "crash_toast": observation.crash_toast,
-        "unclassified": observation.unclassified,
-    }
-
-
-def _write_bundle(directory: Path, files: Mapping[str, bytes]) -> Path:
-    # Bundles can hold account names from the page: keep them private to the user.
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for n in range(1, 10_000):
-        bundle = directory / f"debug-{stamp}-{n}"
-        try:
-            bundle.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        for name, data in files.items():
-            (bundle / name).write_bytes(data)
-        return bundle
-    raise FrontendError(f"could not create a debug bundle folder in {directory}")
