@@ -233,7 +233,7 @@ class TestVncServer:
 
     def test_beyond_loopback_warns(self, screen: VirtualDisplay, monkeypatch: pytest.MonkeyPatch) -> None:
         # Binding a real public address would leave the machine; pretend 127.0.0.1 is one instead.
-        monkeypatch.setattr("sentinel.display.is_loopback", lambda host: False)
+        monkeypatch.setattr("sentinel.display._vnc.is_loopback", lambda host: False)
         with capture_logs() as logs, VncServer(screen, port=0):
             pass
         (warning,) = [e for e in logs if e["event"] == "vnc.exposed"]
