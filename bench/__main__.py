@@ -19,6 +19,7 @@ BENCHMARKS = (
     "frontend_observer",  # issue 5: dialog shown -> signal -> click
     "daemon_latency",  # issue 5: dialog shown -> Reconnect; connected -> resume running
     "daemon_memory",  # issue 5: RSS with 1/4/8 notebooks, idle CPU
+    "run_end_latency",  # issue 10: resume cell ended -> finished/error
 )
 
 
