@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,32 +25,34 @@ def print_report(report: DoctorReport) -> None:
     from rich.text import Text
 
     console = Console()
-    console.print(Text(f"sentinel doctor: {report.url}", style="bold"))
+    # Plain lines are never broken: the URL and the bundle path must stay copyable.
+    say = functools.partial(console.print, soft_wrap=True)
+    say(Text(f"sentinel doctor: {report.url}", style="bold"))
     if report.page_url and report.page_url != report.url:
-        console.print(Text(f"  (the page is now at {report.page_url})"))
+        say(Text(f"  (the page is now at {report.page_url})"))
     if report.frontend is None:
         tried = ", ".join(report.candidates) or "none"
-        console.print(Text(f"Frontend: none recognised the page (tried: {tried})", style="bold red"))
+        say(Text(f"Frontend: none recognised the page (tried: {tried})", style="bold red"))
     else:
-        console.print(Text(f"Frontend: {report.frontend} ({report.chosen_by})", style="bold"))
+        say(Text(f"Frontend: {report.frontend} ({report.chosen_by})", style="bold"))
     if report.probe is not None:
         _print_selectors(console, report.probe)
         _print_dialogs(console, report.probe)
         _print_layers(console, report.probe)
         _print_observation(console, report.probe)
     if report.next_action is not None:
-        console.print(Text(f"Next: {report.next_action.text}", style="bold"))
+        say(Text(f"Next: {report.next_action.text}", style="bold"))
     if report.understood:
-        console.print(Text("Understood: sentinel can drive this page.", style="bold green"))
+        say(Text("Understood: sentinel can drive this page.", style="bold green"))
     else:
-        console.print(Text("NOT understood:", style="bold red"))
+        say(Text("NOT understood:", style="bold red"))
         for problem in report.problems:
-            console.print(Text(f"  - {problem}"))
+            say(Text(f"  - {problem}"))
         console.print(
             Text("  docs/colab-changes.md says how a --selectors file teaches sentinel the new page.")
         )
     where = str(report.bundle) if report.bundle is not None else "none (it could not be written; see the log)"
-    console.print(Text(f"Debug bundle: {where}"))
+    say(Text(f"Debug bundle: {where}"))
 
 
 def _print_selectors(console: Console, probe: PageProbe) -> None:
@@ -83,7 +86,7 @@ def _print_dialogs(console: Console, probe: PageProbe) -> None:
     console.print(table)
     console.print(Text("Open dialogs:" + ("" if probe.open_dialogs else " none")))
     for text in probe.open_dialogs:
-        console.print(Text(f"  - {text}"))
+        console.print(Text(f"  - {text}"), soft_wrap=True)
 
 
 def _print_layers(console: Console, probe: PageProbe) -> None:
