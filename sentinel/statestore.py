@@ -150,7 +150,8 @@ class StateStore:
         record = self._records.get(url, _Record())
         now = _now()
         self._commit(
-            url, record.model_copy(update={"finished_at": now, "finished_summary": summary, "updated_at": now})
+            url,
+            record.model_copy(update={"finished_at": now, "finished_summary": summary, "updated_at": now}),
         )
 
     def finished(self, url: str) -> str | None:

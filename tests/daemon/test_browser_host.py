@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sentinel.config import load_settings
 from sentinel.browser import BrowserHost
+from sentinel.config import load_settings
 
 
 async def test_pages_closing_during_the_first_binding_leave_the_context_usable(tmp_path: Path) -> None:
