@@ -125,8 +125,12 @@ async def test_emulator_page_is_understood(
     await emu.reset()
     if connected:
         await _connect(emu)
+    since = time.time()
     code, out, err = await _run(tmp_path, emu.notebook_url("nb", ui=ui), "--json", "--settle", "1")
     report = _report(out, err)
+    kinds = [event["kind"] for event in await emu.events("nb", since)]
+    assert "page.loaded" in kinds
+    assert "click" not in kinds and "user.input" not in kinds, kinds  # doctor never clicks or types
     assert code == 0, (report["problems"], err[-2000:])
     assert report["understood"] is True
     assert report["frontend"] == "colab"
@@ -242,8 +246,9 @@ async def test_bad_url_is_a_usage_error(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("sentinel: error: not a notebook URL"), err
 
 
-# A Colab whose toolbar moved: the connect control is a <runtime-chip> with a plain <button> in its
-# shadow root. Colab's JS model is still there, without a kernel object.
+# A Colab whose toolbar moved: the connect control is a <runtime-chip> whose shadow root shows its state
+# in a <span class="rt-label"> (no button, no role: neither today's selectors nor the by-meaning layer
+# find it). Colab's JS model is still there, without a kernel object.
 _DRIFTED = """<!DOCTYPE html>
 <html><head><title>drifted - Colab</title></head>
 <body>
@@ -252,17 +257,17 @@ _DRIFTED = """<!DOCTYPE html>
   window.colab = { global: { notebook: { cells: [] } } };
   const chip = document.querySelector("runtime-chip");
   const root = chip.attachShadow({ mode: "open" });
-  const button = document.createElement("button");
-  button.id = "rt-connect";
-  button.textContent = new URLSearchParams(location.search).get("connected") ? "RAM Disk" : "Reconnect";
-  root.append(button);
+  const label = document.createElement("span");
+  label.className = "rt-label";
+  label.textContent = new URLSearchParams(location.search).get("connected") ? "RAM Disk" : "Reconnect";
+  root.append(label);
 </script>
 </body></html>
 """
 
 _FIX = """\
 [css]
-connect_button = ["runtime-chip >>> #rt-connect"]
+connect_button = ["runtime-chip >>> .rt-label"]
 colab_marker = ["nb-toolbar runtime-chip"]
 """
 
@@ -304,9 +309,7 @@ async def test_drifted_page_fixed_by_a_selectors_file(drifted: str, tmp_path: Pa
     assert code == 0, report
     button = _selector(report, "connect_button")
     assert button["count"] == 1
-    assert ["runtime-chip >>> #rt-connect", 1] in [
-        [a["selector"], a["count"]] for a in button["alternatives"]
-    ]
+    assert ["runtime-chip >>> .rt-label", 1] in [[a["selector"], a["count"]] for a in button["alternatives"]]
     if connected:
         assert report["observation"]["connection"] == "connected"
         assert report["next_action"]["text"] == "nothing: connected; keep-alive"
