@@ -22,7 +22,7 @@ from sentinel.errors import (
     NotebookUnreachableError,
     SelectorNotFoundError,
 )
-from sentinel.frontends.base import Action, Connection, Dialog, Signal
+from sentinel.frontends.base import Action, Connection, Dialog, Observation, Signal
 from sentinel.frontends.fake import FakeFrontend, FakeNotebook
 from sentinel.schedule import parse_window
 from sentinel.session import (
@@ -276,6 +276,35 @@ class TestStateNeverLies:
         for new, reason, kind in h.hooks.reasons:
             assert (new is S.BLOCKED) == (reason is not None), (new, reason)
             assert (new is S.ERROR) == (kind is not None), (new, kind)
+
+    async def test_a_poll_taken_before_a_push_never_overrides_it(self, make: Callable[..., Harness]) -> None:
+        """1. A safety poll reads the page (no captcha yet). 2. The captcha's push arrives and is acted on.
+        3. The poll's answer arrives late: dropped, still blocked(captcha). 4. A newer read counts again."""
+        h = make()
+        await h.start()
+        await h.step()
+        assert h.session.state is S.CONNECTED
+        poll = h.nb.observation()  # taken now, answered later
+        h.nb.dialogs.append(Dialog.CAPTCHA)
+        push = h.nb.observation()
+        assert push.taken_at >= poll.taken_at
+        await h.session.step(push)
+        moves = list(h.hooks.moves)
+        await h.session.step(poll)
+        assert (h.session.state, h.session.blocked_reason) == (S.BLOCKED, BlockedReason.CAPTCHA)
+        assert h.hooks.moves == moves, "the stale poll moved the state"
+        assert h.session.observation is push
+        h.nb.dialogs.remove(Dialog.CAPTCHA)
+        await h.step()  # a poll taken after the push: acted on
+        assert h.session.state is S.CONNECTED
+
+    async def test_the_taking_time_is_not_part_of_what_was_seen(self) -> None:
+        """Two reads of the same page are equal (the reporter and doctor compare them), whenever taken."""
+        first = Observation(connection=Connection.CONNECTED)
+        second = replace(first, taken_at=first.taken_at + 5)
+        assert first == second
+        assert "taken_at" not in repr(first)
+        assert "taken_at" not in first.as_dict()
 
     async def test_counters_reach_the_hooks(self, make: Callable[..., Harness]) -> None:
         """Every counter bump is reported (the daemon exposes them in /metrics)."""

@@ -637,7 +637,7 @@ class NotebookHub:
             case FaultKind.GPU_LIMIT | FaultKind.TOO_MANY_SESSIONS:
                 self.pending_faults.add(fault.kind)
             case FaultKind.CAPTCHA:
-                await self.broadcast({"type": "show", "what": "captcha"})
+                await self.broadcast({"type": "show", "what": "captcha", "iframe_delay": fault.iframe_delay})
             case FaultKind.STILL_THERE | FaultKind.UNKNOWN_DIALOG:
                 await self.broadcast({"type": "show", "what": fault.kind.value})
             case FaultKind.SIGN_OUT:

@@ -113,6 +113,10 @@ class Observation:
             it changes with every fresh runtime, crash restarts included.
         crash_toast: the text of a visible "Your session crashed..." toast.
         unclassified: the text of an open dialog that matched no known dialog (first 500 chars).
+        taken_at: when the page was read, in this process's ``time.monotonic()`` seconds: for a poll,
+            when the read started (the page was read just after); for a pushed report, when it was
+            classified (the page was read just before). The session never lets an observation
+            override one it acted on whose ``taken_at`` is later. Not part of equality.
     """
 
     connection: Connection = Connection.UNKNOWN
@@ -123,6 +127,7 @@ class Observation:
     runtime_id: str | None = None
     crash_toast: str | None = None
     unclassified: str | None = None
+    taken_at: float = field(default_factory=time.monotonic, compare=False, repr=False)
 
     @property
     def needs_human(self) -> Dialog | None:

@@ -46,6 +46,8 @@ class SessionSteps(SessionRuns):
         if self.state in (SessionState.STOPPED, SessionState.ERROR) or self._frontend is None:
             return
         obs = observation if observation is not None else await self._frontend.observe(self._page)
+        if self._stale(obs):
+            return
         now = self._clock()
         previous, self.observation = self.observation, obs
         self._track_runtime(obs, previous)
@@ -65,6 +67,18 @@ class SessionSteps(SessionRuns):
             await self._on_connecting(now)
         elif obs.connection is Connection.DISCONNECTED:
             await self._on_disconnected(obs, now)
+
+    def _stale(self, obs: Observation) -> bool:
+        """True for a report taken before the one last acted on (a slow poll overtaken by a push)."""
+        last = self.observation
+        if last is None or obs.taken_at >= last.taken_at:
+            return False
+        self._log.debug(
+            "session.observation_stale",
+            behind_s=round(last.taken_at - obs.taken_at, 3),
+            dialogs=len(obs.dialogs),
+        )
+        return True
 
     def _track_runtime(self, obs: Observation, previous: Observation | None) -> None:
         crashed = obs.crash_toast is not None and obs.crash_toast != (previous and previous.crash_toast)

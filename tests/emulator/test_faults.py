@@ -23,6 +23,11 @@ class TestParseFault:
         for kind in FaultKind:
             if kind in (FaultKind.ALLOCATION_DELAY, FaultKind.OUTAGE):
                 assert parse_fault({"kind": kind.value, "seconds": 1.5}) == Fault(kind, 1.5)
+            elif kind is FaultKind.CAPTCHA:
+                # Google's: the anchor iframe loads after the host; "iframe": false draws it at once.
+                assert parse_fault({"kind": "captcha"}) == Fault(kind, iframe_delay=0.3)
+                assert parse_fault({"kind": "captcha", "iframe_delay": 0}) == Fault(kind, iframe_delay=0.0)
+                assert parse_fault({"kind": "captcha", "iframe": False}) == Fault(kind)
             else:
                 assert parse_fault({"kind": kind.value}) == Fault(kind)
 
@@ -44,7 +49,15 @@ class TestParseFault:
             ({"kind": "outage", "seconds": float("inf")}, "must be > 0 and at most 86400, got inf"),
             (
                 {"kind": "captcha", "seconds": 3},
-                "fault 'captcha' takes no fields besides 'kind'; unexpected 'seconds'",
+                "fault 'captcha' takes 'iframe_delay' and 'iframe'; unexpected 'seconds'",
+            ),
+            ({"kind": "captcha", "iframe_delay": -1}, "'iframe_delay' must be >= 0 and at most 60, got -1"),
+            ({"kind": "captcha", "iframe_delay": "1"}, "'iframe_delay' must be a number >= 0, got '1'"),
+            ({"kind": "captcha", "iframe": "no"}, "'iframe' must be true or false, got 'no'"),
+            ({"kind": "captcha", "iframe": False, "iframe_delay": 1}, "'iframe_delay' needs an iframe"),
+            (
+                {"kind": "still_there", "seconds": 3},
+                "fault 'still_there' takes no fields besides 'kind'; unexpected 'seconds'",
             ),
             (
                 {"kind": "outage", "seconds": 3, "why": "x"},
@@ -176,8 +189,10 @@ async def test_prompts_are_shown_on_the_page_now(fresh_emulator: EmulatorServer,
     async with page_socket(fresh_emulator) as page, page_socket(fresh_emulator) as other:
         start, other_start = page.mark(), other.mark()
         await fresh_emulator.inject("hello", kind)
-        assert await page.wait_type("show", after=start) == {"type": "show", "what": kind}
-        assert await other.wait_type("show", after=other_start) == {"type": "show", "what": kind}
+        # The captcha says when its iframe loads (Google's loads after the host appears).
+        shown = {"type": "show", "what": kind} | ({"iframe_delay": 0.3} if kind == "captcha" else {})
+        assert await page.wait_type("show", after=start) == shown
+        assert await other.wait_type("show", after=other_start) == shown
 
 
 async def test_signed_out_blocks_connecting_and_running_until_signed_in(
@@ -284,6 +299,38 @@ class TestOnThePage:
         await expect(
             page.locator("colab-recaptcha-dialog").get_by_role("dialog", name="reCAPTCHA")
         ).to_be_visible()
+
+    async def test_captcha_anchor_is_an_iframe_that_loads_after_the_host(
+        self, fresh_emulator: EmulatorServer, page: Page
+    ) -> None:
+        """Like Google's: the host first, its anchor iframe ``iframe_delay`` s later, the challenge hidden in body."""
+        emu = fresh_emulator
+        await open_notebook(page, emu)
+        since = time.time()
+        await emu.inject("hello", "captcha", iframe_delay=0.5)
+        shown = await self._dialog_after(emu, since, "captcha")
+        loaded = await emu.wait_for_event("hello", "captcha.loaded", since=since)
+        assert loaded["client_t"] - shown["client_t"] >= 0.45
+        anchor = page.frame_locator('colab-recaptcha-dialog iframe[title="reCAPTCHA"]')
+        await expect(anchor.get_by_role("checkbox")).to_be_visible()
+        assert await page.locator("body > .rc-challenge-container iframe").count() == 1
+        await anchor.locator("#recaptcha-anchor-label").click()
+        click = await emu.wait_for_event("hello", "click", since=since)
+        assert (click["target"], click["trusted"]) == ("captcha:checkbox", True)
+        await page.locator("colab-recaptcha-dialog mwc-button").click()
+        await expect(page.locator("colab-recaptcha-dialog, .rc-challenge-container")).to_have_count(0)
+
+    async def test_captcha_without_iframe_draws_its_anchor_at_once(
+        self, fresh_emulator: EmulatorServer, page: Page
+    ) -> None:
+        """``"iframe": false``: the emulator's first reCAPTCHA, the anchor in the host's shadow root."""
+        emu = fresh_emulator
+        await open_notebook(page, emu)
+        since = time.time()
+        await emu.inject("hello", "captcha", iframe=False)
+        await self._dialog_after(emu, since, "captcha")
+        await expect(page.locator("colab-recaptcha-dialog .recaptcha-checkbox")).to_be_visible()
+        assert await page.locator("colab-recaptcha-dialog iframe").count() == 0
 
     @pytest.mark.parametrize(
         ("kind", "dialog"), [("gpu_limit", "gpu_limit"), ("too_many_sessions", "too_many_sessions")]

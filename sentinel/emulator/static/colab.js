@@ -289,7 +289,7 @@ class App {
         this.cellList.byId(message.cell_id)?.clearOutput();
         break;
       case 'show':
-        this.onShow(message.what);
+        this.onShow(message.what, message);
         break;
       case 'toast':
         this.toasts.show(message.message, { action: message.action || null, timeoutMs: message.timeout_ms ?? -1 });
@@ -466,8 +466,8 @@ class App {
     cell.refresh();
   }
 
-  onShow(what) {
-    if (what === 'captcha') showCaptcha(this.ui);
+  onShow(what, message = {}) {
+    if (what === 'captcha') showCaptcha(this.ui, { iframeDelay: message.iframe_delay ?? null });
     else if (what === 'still_there') this.dialogs.show('still_there');
     else if (what === 'unknown_dialog') this.dialogs.show('unknown_dialog');
     else if (what === 'sign_in_required') {

@@ -14,6 +14,7 @@ import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -77,7 +78,11 @@ class _Reporter:
         self._last: Observation | None = None
 
     async def __call__(self, source: object, facts: object) -> None:
-        del source  # which frame called: only the top frame runs the observer
+        if _from_child_frame(source):
+            # The init script and the binding reach every frame, reCAPTCHA's iframes included: their
+            # observer reports a document without a connect button or a captcha host, and taking it
+            # for the notebook's would unblock a captcha the moment its iframe loads (issue 11).
+            return
         if not isinstance(facts, dict):
             return
         if "error" in facts:
@@ -198,10 +203,11 @@ class ColabFrontend(Frontend):
         log.info("frontend.observer_installed", frontend="colab", url=page.url)
 
     async def observe(self, page: Page) -> Observation:
-        """Classify the page now."""
+        """Classify the page now; ``taken_at`` is when the read started (a push after it may be newer)."""
+        started = time.monotonic()
         with map_playwright_errors("observe the Colab page"):
             facts = await self._facts(page)
-        return classify(facts, self.selectors)
+        return replace(classify(facts, self.selectors), taken_at=started)
 
     async def keepalive(self, page: Page) -> None:
         """Move the real mouse over a spot with nothing interactive under it, then tap Shift.
@@ -462,6 +468,12 @@ class ColabFrontend(Frontend):
         bundle = await asyncio.to_thread(write_bundle, directory, files)
         log.warning("frontend.debug_bundle", frontend="colab", path=str(bundle), problems=len(problems))
         return bundle
+
+
+def _from_child_frame(source: object) -> bool:
+    """Whether a binding call came from a frame inside the page (an iframe), not from its top document."""
+    frame = source.get("frame") if isinstance(source, dict) else None
+    return frame is not None and getattr(frame, "parent_frame", None) is not None
 
 
 def _css_string(value: str) -> str:
