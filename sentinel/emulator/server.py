@@ -26,7 +26,8 @@ from sentinel.emulator.ipynb import (
 log = structlog.get_logger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-UI_GENERATIONS = ("2022", "2023", "2025")
+# "next": the emulator's own drift generation (static/drift.js), built to break today's selectors.
+UI_GENERATIONS = ("2022", "2023", "2025", "next")
 EXTERNAL_SOURCES = ("github", "unknown")
 _NO_STORE = {"Cache-Control": "no-store"}
 

@@ -20,7 +20,7 @@ from sentinel.session import Session, SessionPolicy, SessionState
 from tests._eventually import eventually
 from tests._sink import Sink, serve_sink
 
-UIS = ("2022", "2023", "2025")
+UIS = ("2022", "2023", "2025", "next")
 RESUME_CELL = "resume"
 
 # Short everything: the emulator answers in milliseconds, and the suite has minutes, not hours.

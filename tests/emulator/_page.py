@@ -54,8 +54,10 @@ async def open_page(page: Page, emu: EmulatorServer, ui: str = "2025", **query: 
 
 
 def connect_button(page: Page) -> Locator:
-    """`colab-connect-button #connect` (Playwright pierces the open shadow root)."""
-    return page.locator("#top-toolbar > colab-connect-button #connect")
+    """`colab-connect-button #connect`, or ?ui=next's plain button two shadow roots down (Playwright pierces them)."""
+    return page.locator(
+        "#top-toolbar > colab-connect-button #connect, nb-runtime-status nb-runtime-chip button"
+    )
 
 
 async def connect(page: Page, emu: EmulatorServer) -> str:
@@ -63,7 +65,8 @@ async def connect(page: Page, emu: EmulatorServer) -> str:
     since = time.time()
     await connect_button(page).click()
     event = await emu.wait_for_event(NB, "runtime.connected", since=since)
-    await expect(connect_button(page)).to_have_attribute("tooltiptext", _CONNECTED_TOOLTIP)
+    # Every generation also sets `title` to the tooltip (`next` has no `tooltiptext`).
+    await expect(connect_button(page)).to_have_attribute("title", _CONNECTED_TOOLTIP)
     return str(event["runtime_id"])
 
 

@@ -26,7 +26,7 @@ from tests.emulator._page import (
     set_text,
 )
 
-UIS = ("2022", "2023", "2025")
+UIS = ("2022", "2023", "2025", "next")
 
 # Titles, bodies and buttons (secondary first, primary last) as colab-ui.md section 3.2 gives them.
 EXPECTED: dict[str, tuple[str, str, list[str]]] = {
@@ -85,18 +85,24 @@ MD_DIALOGS = {"drive_consent", "credentials"}
 
 DESCRIBE = """() => {
   const hosts = [...document.querySelectorAll(
-    'body > colab-dialog[open], body > mwc-dialog[open], body > md-dialog[open]')];
+    'body > colab-dialog[open], body > mwc-dialog[open], body > md-dialog[open], body > dialog[open]')];
   return hosts.map((host) => {
-    const root = host.tagName === 'MD-DIALOG' ? host.shadowRoot : host;
+    const native = host.tagName === 'DIALOG';
+    // next: the content is in the shadow root of the dialog's child, the buttons one shadow root further.
+    const root = host.tagName === 'MD-DIALOG' ? host.shadowRoot : native ? host.firstElementChild.shadowRoot : host;
     const heading = host.tagName === 'COLAB-DIALOG'
       ? root.querySelector('paper-dialog[opened] > div.content-area > h2') : root.querySelector('h2');
-    const buttons = [...root.querySelectorAll('md-text-button, md-filled-button, mwc-button, paper-button')];
+    const actions = native ? root.querySelector('nb-dialog-actions').shadowRoot : root;
+    const buttons = [...actions.querySelectorAll('md-text-button, md-filled-button, mwc-button, paper-button, button')];
     return {
       tag: host.tagName.toLowerCase(),
       classes: [...host.classList],
       title: heading ? heading.textContent.trim() : null,
       body: root.querySelector('.dialog-body').innerText,
       lightHeading: Boolean(host.querySelector('h2')),
+      modal: host.matches(':modal'),
+      role: host.getAttribute('role'),
+      label: host.getAttribute('aria-label'),
       buttons: buttons.map((b) => ({
         tag: b.tagName.toLowerCase(), label: b.textContent.trim(), innerText: b.innerText.trim(),
         slot: b.getAttribute('slot'), action: b.getAttribute('dialogaction'), id: b.id,
@@ -206,7 +212,7 @@ async def open_page_connected(page: Page, emu: EmulatorServer, ui: str) -> None:
         await connect(page, emu)
         return
     await page.goto(emu.notebook_url(NB, ui=ui))
-    await expect(connect_button(page)).to_have_attribute("tooltiptext", re.compile("^Connected to Python 3"))
+    await expect(connect_button(page)).to_have_attribute("title", re.compile("^Connected to Python 3"))
 
 
 async def _check_dialog(page: Page, emu: EmulatorServer, dialog: str, ui: str, since: float) -> None:
@@ -235,6 +241,19 @@ async def _check_dialog(page: Page, emu: EmulatorServer, dialog: str, ui: str, s
         assert {b["tag"] for b in found["buttons"]} == {"mwc-button"}
         assert (primary["slot"], primary["action"], primary["shadowButton"]) == ("primaryAction", "ok", True)
         assert all((b["slot"], b["action"]) == ("secondaryAction", "cancel") for b in secondaries)
+    elif ui == "next":
+        # A native <dialog> opened with showModal(); nothing of today's tags, slots, ids or dialogaction.
+        assert (found["tag"], found["modal"], found["label"]) == ("dialog", True, title)
+        assert found["role"] == ("alertdialog" if dialog == "external_notebook" else None)
+        assert not found["lightHeading"]
+        assert {b["tag"] for b in found["buttons"]} == {"button"}
+        assert all(
+            (b["slot"], b["action"], b["id"], b["value"]) == (None, None, "", None) for b in found["buttons"]
+        )
+        assert (
+            await page.evaluate("() => document.querySelector('dialog [dialogaction], dialog button')")
+            is None
+        )
     elif dialog in MD_DIALOGS:
         assert found["tag"] == "md-dialog" and not found["lightHeading"]
         # Content lives in the shadow root: a plain querySelector misses it, Playwright pierces it.

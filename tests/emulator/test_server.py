@@ -104,7 +104,7 @@ async def test_default_ui_is_2025_and_a_title_defaults_to_the_file_name(custom: 
     [
         ("/notebooks/nosuch", 404, "no notebook named 'nosuch'"),
         ("/notebooks/..%2Fsecret", 404, "no notebook named"),
-        ("/notebooks/plain?ui=2019", 400, "unknown ui '2019'; expected one of 2022, 2023, 2025"),
+        ("/notebooks/plain?ui=2019", 400, "unknown ui '2019'; expected one of 2022, 2023, 2025, next"),
         (
             "/notebooks/plain?external=gitlab",
             400,
@@ -130,7 +130,7 @@ async def test_index_static_files_and_consent_page_are_served(custom: EmulatorSe
     status, body = await _get(custom.base_url + "/")
     assert status == 200
     for name in ("broken", "plain", "tricky"):
-        for ui in ("2022", "2023", "2025"):
+        for ui in ("2022", "2023", "2025", "next"):
             assert f'href="/notebooks/{name}?ui={ui}"' in body
     assert await _get(custom.base_url + "/static/app.js") == (200, "console.log(1)")
     assert await _get(custom.base_url + "/oauth/consent?request=abc") == (200, "<p>consent</p>")

@@ -6,10 +6,18 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import structlog
 
 from sentinel.frontends.base import Connection, Dialog, Observation, SignalKind
 from sentinel.frontends.colab import classify
-from sentinel.frontends.colab._classify import changes
+from sentinel.frontends.colab._classify import (
+    LayerWatch,
+    changes,
+    combine_connection,
+    connection_votes,
+    disagreement,
+)
+from sentinel.frontends.colab._selectors import DEFAULT_SELECTORS
 
 
 def facts(**over: Any) -> dict[str, Any]:
@@ -248,3 +256,82 @@ class TestChanges:
         """No previous observation: LOADED; the same observation again: no change, no Signal."""
         assert changes(None, self.BASE) == {SignalKind.LOADED}
         assert changes(self.BASE, replace(self.BASE)) == set()
+
+
+class TestConnectionLayers:
+    """Several layers vote; the drawing's most specific one speaks, the kernel model holds it in check."""
+
+    CONNECTED_TIP = "Connected to Python 3 Google Compute Engine backend (GPU) RAM: 1.3/12.7 GB"
+
+    @staticmethod
+    def drifted(tooltip: str | None, name: str | None, text: str = "", kernel: Any = None) -> dict[str, Any]:
+        """A page where css.connect_button matches nothing (only the layers by meaning read it)."""
+        aria = {"name": name, "text": text} if name is not None else None
+        return facts(
+            connect={"found": False, "text": ""},
+            connection_layers={"button_text": {"found": False, "text": ""}, "tooltip": tooltip, "aria": aria},
+            kernel=kernel,
+        )
+
+    @pytest.mark.parametrize(
+        ("tooltip", "name", "text", "expected"),
+        [
+            (CONNECTED_TIP, CONNECTED_TIP, "", Connection.CONNECTED),
+            ("Connect to a new runtime", "Connect T4", "Connect T4", Connection.DISCONNECTED),
+            ("Connect to a new runtime", "Reconnect", "Reconnect", Connection.DISCONNECTED),
+            ("Connecting to a runtime", "Connecting", "Connecting", Connection.CONNECTING),
+            (None, "Connect", "Connect", Connection.DISCONNECTED),
+            (None, None, "", Connection.UNKNOWN),
+        ],
+    )
+    def test_a_drifted_page_is_read_by_meaning(
+        self, tooltip: str | None, name: str | None, text: str, expected: Connection
+    ) -> None:
+        observation = classify(self.drifted(tooltip, name, text))
+        assert observation.connection is expected
+        assert observation.connect_text == text
+
+    def test_votes_name_every_layer(self) -> None:
+        kernel = {"state": "connected", "connected": True, "running": False, "managed_id": "vm"}
+        votes = connection_votes(self.drifted(self.CONNECTED_TIP, self.CONNECTED_TIP, kernel=kernel))
+        assert votes == {
+            "kernel": Connection.CONNECTED,
+            "tooltip": Connection.CONNECTED,
+            "button_text": None,
+            "aria": Connection.CONNECTED,
+        }
+        assert disagreement(votes) is None
+
+    @pytest.mark.parametrize(
+        ("votes", "expected"),
+        [
+            # The tooltip is more specific than the button text, which beats the name heuristic.
+            ({"tooltip": Connection.CONNECTED, "button_text": Connection.DISCONNECTED}, Connection.CONNECTED),
+            ({"button_text": Connection.DISCONNECTED, "aria": Connection.CONNECTED}, Connection.DISCONNECTED),
+            ({"aria": Connection.CONNECTING}, Connection.CONNECTING),
+            # The kernel model against the drawing: a transition, wait.
+            ({"kernel": Connection.CONNECTED, "tooltip": Connection.DISCONNECTED}, Connection.CONNECTING),
+            ({"kernel": Connection.DISCONNECTED, "button_text": Connection.CONNECTED}, Connection.CONNECTING),
+            ({"kernel": Connection.DISCONNECTED}, Connection.DISCONNECTED),
+            ({}, Connection.UNKNOWN),
+        ],
+    )
+    def test_combination_order(self, votes: dict[str, Connection], expected: Connection) -> None:
+        assert combine_connection(votes) is expected
+
+    def test_a_disagreement_is_logged_once_per_page(self) -> None:
+        watch = LayerWatch()
+        split = facts(
+            connect={"found": True, "text": "Reconnect"},
+            connection_layers={"tooltip": self.CONNECTED_TIP, "aria": None},
+        )
+        with structlog.testing.capture_logs() as logs:
+            for _ in range(3):
+                watch.check(split, classify(split), DEFAULT_SELECTORS)
+        warnings = [e for e in logs if e["event"] == "frontend.connection_layers_disagree"]
+        assert len(warnings) == 1
+        assert warnings[0]["votes"] == {"tooltip": "connected", "button_text": "disconnected"}
+
+    def test_a_dialog_by_role_without_text_is_read_by_its_label(self) -> None:
+        dialog = {"tag": "dialog", "role": "dialog", "label": "Are you still there?", "text": ""}
+        assert classify(facts(dialogs=[dialog])).dialogs == (Dialog.STILL_THERE,)

@@ -6,6 +6,7 @@ import './elements.js';
 import './connect-button.js';
 import { showCaptcha } from './captcha.js';
 import { DialogManager } from './dialogs.js';
+import { applyNextChrome, NEXT } from './drift.js';
 import { events, keyName } from './events.js';
 import { MenuBar } from './menus.js';
 import { CellList } from './notebook.js';
@@ -26,16 +27,17 @@ const CHORD_MS = 3000;
 const UNABLE_TO_CONNECT = 'Unable to connect to the runtime.';
 const COOKIES_HELP = 'https://research.google.com/colaboratory/faq.html#third-party-cookies';
 const TRUSTED_INPUT = ['keydown', 'mousedown', 'click', 'touchstart'];
+const UIS = ['2022', '2023', '2025', NEXT];
 
 function readBootstrap() {
   const node = document.getElementById('colab-bootstrap');
   const boot = JSON.parse(node.textContent);
   const params = new URLSearchParams(window.location.search);
-  const ui = ['2022', '2023', '2025'].includes(boot.ui) ? boot.ui : params.get('ui') || '2025';
+  const ui = UIS.includes(boot.ui) ? boot.ui : params.get('ui') || '2025';
   return {
     notebook: boot.notebook,
     title: boot.title || `${boot.notebook}.ipynb`,
-    ui: ['2022', '2023', '2025'].includes(ui) ? ui : '2025',
+    ui: UIS.includes(ui) ? ui : '2025',
     external: boot.external ?? null,
     wsUrl: boot.ws_url || `/api/notebooks/${encodeURIComponent(boot.notebook)}/ws`,
     idleTimeout: Number(boot.idle_timeout) || 5400,
@@ -75,10 +77,11 @@ class App {
     this.lastRun = null;
 
     document.documentElement.dataset.ui = this.ui;
+    if (this.ui === NEXT) applyNextChrome();
     document.title = `${boot.title} - Colab`;
     this.dialogs = new DialogManager(this.ui);
     this.toasts = new Toasts((action) => this.onToastAction(action));
-    this.connectButton = document.querySelector('#top-toolbar > colab-connect-button');
+    this.connectButton = document.querySelector('#top-toolbar > colab-connect-button, nb-runtime-status');
     this.connectButton.controller = this;
     this.statusBar = document.getElementById('status-bar');
     this.sidePanel = new SidePanel(
@@ -702,10 +705,10 @@ class App {
   }
 
   wireChrome() {
-    for (const button of document.querySelectorAll('#top-toolbar colab-toolbar-button[command]')) {
+    for (const button of document.querySelectorAll('#top-toolbar colab-toolbar-button[command], .top-toolbar button[data-command]')) {
       button.addEventListener('click', (event) => {
-        events.click(`toolbar:${button.id}`, event);
-        this.command(button.getAttribute('command'));
+        events.click(`toolbar:${button.id || button.dataset.legacyId}`, event);
+        this.command(button.getAttribute('command') || button.dataset.command);
       });
     }
     for (const button of document.querySelectorAll('.add-cell')) {

@@ -1,6 +1,11 @@
 // `colab-connect-button` (colab-ui.md 1): open shadow root holding `colab-toolbar-button#connect` (state
 // texts, or RAM/Disk meters plus a `tooltiptext` when connected) and a chevron `button[aria-haspopup]`
 // whose dropdown offers role=menuitem entries.
+//
+// `nb-runtime-status` (?ui=next, the emulator's own drift generation): the same control as a person sees
+// it (texts, meters, title, dropdown), built to break today's selectors: a wrapper element whose open
+// shadow root holds `nb-runtime-chip`, whose own open shadow root holds a plain <button> with a `title`
+// and (when connected) an `aria-label`; no `colab-connect-button`, no `#connect`, no `tooltiptext`.
 
 import { events } from './events.js';
 
@@ -20,10 +25,10 @@ const CSS = `
   .meter { height: 6px; border-radius: 3px; background: #e3e3e3; overflow: hidden; }
   .meter-fill { display: block; height: 100%; background: #188038; }
   .meter-fill.disk { background: #0b57d0; }
-  #connect-dropdown { width: 28px; height: 32px; border: 0; background: none; border-radius: 16px; cursor: pointer; color: #444746;
+  ._d1 { width: 28px; height: 32px; border: 0; background: none; border-radius: 16px; cursor: pointer; color: #444746;
                       display: inline-flex; align-items: center; justify-content: center; padding: 0; }
-  #connect-dropdown:hover { background: rgba(68, 71, 70, .08); }
-  #connect-dropdown svg { width: 20px; height: 20px; fill: currentColor; }
+  ._d1:hover { background: rgba(68, 71, 70, .08); }
+  ._d1 svg { width: 20px; height: 20px; fill: currentColor; }
   .menu { position: fixed; z-index: 900; background: #fff; border-radius: 4px; padding: 8px 0; min-width: 260px;
           box-shadow: 0 2px 6px 2px rgba(60,64,67,.15), 0 1px 2px rgba(60,64,67,.3); }
   .menu[hidden] { display: none; }
@@ -49,21 +54,46 @@ function gb(value) {
   return value.toFixed(1);
 }
 
+const CHIP_CSS = `
+  :host { display: inline-flex; }
+  button { display: inline-flex; align-items: center; gap: 6px; height: 32px; padding: 0 12px; border: 0; border-radius: 16px;
+           background: none; cursor: pointer; font: 500 14px/32px var(--colab-font); color: #0b57d0; white-space: nowrap; }
+  button:hover { background: rgba(68, 71, 70, .08); }
+  button.on { color: #444746; padding: 0 8px; }
+  ${CSS.split('\n').filter((line) => /status-icon|spinner|check|@keyframes|meter/.test(line)).join('\n')}
+`;
+
+/** ?ui=next: the chip around the connect control's plain <button> (a second shadow level). */
+class NbRuntimeChip extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: 'open' }).innerHTML = `<style>${CHIP_CSS}</style><button type="button" part="chip"></button>`;
+    this.button = this.shadowRoot.querySelector('button');
+  }
+}
+
+if (!customElements.get('nb-runtime-chip')) customElements.define('nb-runtime-chip', NbRuntimeChip);
+
 export class ColabConnectButton extends HTMLElement {
   constructor() {
     super();
+    this.next = this.localName === 'nb-runtime-status';
+    const control = this.next
+      ? '<nb-runtime-chip class="_c1"></nb-runtime-chip>'
+      : '<colab-toolbar-button id="connect" class="connect-button"></colab-toolbar-button>';
+    const [dropId, menuId] = this.next ? ['', ''] : [' id="connect-dropdown"', ' id="connect-menu"'];
     this.attachShadow({ mode: 'open' }).innerHTML = `<style>${CSS}</style>
       <div class="container">
-        <colab-toolbar-button id="connect" class="connect-button"></colab-toolbar-button>
-        <button id="connect-dropdown" aria-haspopup="menu" aria-expanded="false" aria-label="Additional connection options"
+        ${control}
+        <button${dropId} class="_d1" aria-haspopup="menu" aria-expanded="false" aria-label="Additional connection options"
                 title="Additional connection options"><svg viewBox="0 0 24 24"><path d="M7 10l5 5 5-5z"></path></svg></button>
       </div>
-      <div class="menu" id="connect-menu" role="menu" hidden>
+      <div class="menu"${menuId} role="menu" hidden>
         ${MENU_ITEMS.map(([action, label]) => `<div role="menuitem" tabindex="-1" data-action="${action}">${label}</div>`).join('')}
       </div>`;
-    this.connect = this.shadowRoot.getElementById('connect');
-    this.dropdown = this.shadowRoot.getElementById('connect-dropdown');
-    this.menu = this.shadowRoot.getElementById('connect-menu');
+    this.connect = this.next ? this.shadowRoot.querySelector('nb-runtime-chip').button : this.shadowRoot.getElementById('connect');
+    this.dropdown = this.shadowRoot.querySelector('button._d1');
+    this.menu = this.shadowRoot.querySelector('.menu');
     this.controller = null;
     this.status = null;
 
@@ -140,16 +170,17 @@ export class ColabConnectButton extends HTMLElement {
         `Disk: ${gb(diskUsed)}/${gb(diskTotal)} GB`,
       ];
       if (status.gpu) lines.push('GPU RAM: 0.0/15.0 GB');
-      connect.setAttribute('tooltiptext', lines.join('\n'));
+      if (!this.next) connect.setAttribute('tooltiptext', lines.join('\n'));
       connect.setAttribute('title', lines.join('\n'));
       connect.setAttribute('aria-label', lines.join('\n'));
     } else {
       connect.innerHTML = `${busy ? SPINNER : ''}<span class="connect-text">${status.label}</span>`;
       const tip = busy ? 'Connecting to a runtime' : 'Connect to a new runtime';
-      connect.setAttribute('tooltiptext', tip);
+      if (!this.next) connect.setAttribute('tooltiptext', tip);
       connect.setAttribute('title', tip);
       connect.removeAttribute('aria-label');
     }
+    connect.classList.toggle('on', status.mode === 'connected');
     const disconnect = this.menu.querySelector('[data-action=disconnect]');
     disconnect.setAttribute('aria-disabled', status.mode === 'connected' ? 'false' : 'true');
     const connectItem = this.menu.querySelector('[data-action=connect]');
@@ -158,3 +189,4 @@ export class ColabConnectButton extends HTMLElement {
 }
 
 if (!customElements.get('colab-connect-button')) customElements.define('colab-connect-button', ColabConnectButton);
+if (!customElements.get('nb-runtime-status')) customElements.define('nb-runtime-status', class extends ColabConnectButton {});

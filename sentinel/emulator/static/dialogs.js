@@ -4,10 +4,11 @@
 // 2023: mwc-dialog[open] with mwc-button[slot=primaryAction][dialogAction=ok] / [slot=secondaryAction].
 // 2025: mwc-dialog[open] shells (yes-no-dialog, ...) with md-text-button / md-filled-button
 //       [slot][dialogaction]; the Drive and credentials consents are md-dialog with their content in a shadow root.
+// next: (drift.js) a native <dialog class="nb-dialog"> opened with showModal(), role/aria-label on it, its whole
+//       content (heading, body, actions) in an open shadow root and the plain <button>s in a second one.
 // Titles, bodies and button labels are verbatim from the reference; the catalogue below is the only
 // place they live.
 
-import { buttonOnPath } from './elements.js';
 import { events } from './events.js';
 
 const FAQ_IDLE = 'https://research.google.com/colaboratory/faq.html#idle-timeouts';
@@ -210,6 +211,7 @@ export class DialogManager {
     const dialog = new OpenDialog(this, id, spec);
     const z = BASE_Z + 10 * (this.open.length + 1);
     if (this.ui === '2022') this.buildPaper(dialog, z);
+    else if (this.ui === 'next') this.buildNative(dialog);
     else if (this.ui === '2025' && spec.shadowIn2025) this.buildMdDialog(dialog, z);
     else this.buildMwc(dialog, z);
     this.open.push(dialog);
@@ -354,6 +356,65 @@ export class DialogManager {
     host.addEventListener('scrim-click', (event) => this.onScrim(dialog, event));
   }
 
+  /** next: native <dialog> + showModal(); content in an open shadow root, plain buttons in a nested one. */
+  buildNative(dialog) {
+    const { spec } = dialog;
+    const host = document.createElement('dialog');
+    host.className = `nb-dialog ${spec.className || ''}`.trim();
+    if (spec.alert) host.setAttribute('role', 'alertdialog');
+    if (spec.title) host.setAttribute('aria-label', spec.title);
+    const surface = document.createElement('div');
+    surface.className = '_s1';
+    const root = surface.attachShadow({ mode: 'open' });
+    root.innerHTML = `<link rel="stylesheet" href="/static/colab.css"><style>
+      .container { display: flex; flex-direction: column; padding: 24px; gap: 16px; font: 400 14px/20px var(--colab-font); }
+      h2 { margin: 0; font: 400 24px/32px var(--colab-font-display); }
+      .dialog-body p { margin: 0 0 8px; color: #444746; }
+      a { color: #0b57d0; }
+    </style><div class="container"></div>`;
+    const container = root.querySelector('.container');
+    if (spec.title) {
+      const h2 = document.createElement('h2');
+      h2.textContent = spec.title;
+      container.append(h2);
+    }
+    container.append(this.bodyNode(spec));
+    const actions = document.createElement('nb-dialog-actions');
+    const inner = actions.attachShadow({ mode: 'open' });
+    inner.innerHTML = `<style>
+      :host { display: flex; justify-content: flex-end; gap: 8px; }
+      button { font: 500 14px/20px var(--colab-font); padding: 10px 12px; border: 0; border-radius: 20px; background: none; color: #0b57d0; cursor: pointer; }
+      button.filled { background: #0b57d0; color: #fff; padding: 10px 24px; }
+      button:disabled { color: rgba(31, 31, 31, .38); background: none; cursor: default; }
+      button:hover:not(:disabled) { background: rgba(11, 87, 208, .08); }
+      button.filled:hover:not(:disabled) { background: #0b57d0; box-shadow: 0 1px 3px rgba(0,0,0,.3); }
+    </style>`;
+    for (const def of spec.buttons) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = `${def.filled ? 'filled ' : ''}${def.className || ''}`.trim();
+      button.textContent = def.label;
+      button.dataset.action = def.action;
+      inner.append(button);
+      dialog.buttons.push(button);
+    }
+    container.append(actions);
+    host.append(surface);
+    document.body.append(host);
+    dialog.nodes.push(host);
+    // Escape is decided by onKeydown (alerts ignore it); the browser's own cancel never closes one.
+    host.addEventListener('cancel', (event) => event.preventDefault());
+    host.addEventListener('close', () => {
+      if (!dialog.isClosed) host.showModal();
+    });
+    // A click on the ::backdrop targets the <dialog> itself (its content is all inside the surface).
+    host.addEventListener('click', (event) => {
+      if (event.target === host) this.onScrim(dialog, event);
+    });
+    host.showModal();
+    this.wire(dialog, host);
+  }
+
   materialButton(def) {
     let tag;
     if (this.ui === '2023') tag = 'mwc-button';
@@ -367,9 +428,11 @@ export class DialogManager {
 
   /** Clicks anywhere in the dialog: a button click closes it with that button's action (unless disabled). */
   wire(dialog, host) {
+    // The dialog's own buttons on the event's composed path (hosts, or next's plain buttons).
+    const own = (event) => event.composedPath().find((node) => dialog.buttons.includes(node)) || null;
     host.addEventListener('click', (event) => {
-      const button = buttonOnPath(event);
-      if (!button || !dialog.buttons.includes(button)) return;
+      const button = own(event);
+      if (!button) return;
       const label = button.textContent.trim();
       const disabled = button.hasAttribute('disabled');
       events.click(`dialog:${dialog.id}:${label}`, event, disabled ? { disabled: true } : {});
@@ -381,8 +444,8 @@ export class DialogManager {
       'keydown',
       (event) => {
         if (event.key !== 'Enter' && event.key !== ' ') return;
-        const button = buttonOnPath(event);
-        if (button && dialog.buttons.includes(button)) {
+        const button = own(event);
+        if (button) {
           events.keypress(`dialog:${dialog.id}:${button.textContent.trim()}`, event);
         }
       },

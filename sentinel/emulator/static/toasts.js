@@ -13,10 +13,13 @@ export class Toasts {
 
   /** Shows a toast; `timeoutMs` < 0 keeps it until closed. Returns a function that closes it. */
   show(message, { action = null, href = null, timeoutMs = -1 } = {}) {
-    for (const open of this.container.querySelectorAll('colab-toast')) {
+    for (const open of this.container.querySelectorAll('colab-toast, .nb-snackbar')) {
       if (open.dataset.message === message) open.remove();
     }
-    const toast = document.createElement('colab-toast');
+    // ?ui=next draws toasts as a plain <div role=alert> (no colab-toast tag).
+    const next = document.documentElement.dataset.ui === 'next';
+    const toast = document.createElement(next ? 'div' : 'colab-toast');
+    if (next) toast.className = 'nb-snackbar';
     toast.setAttribute('role', 'alert');
     toast.setAttribute('aria-live', 'assertive');
     toast.dataset.message = message;

@@ -7,10 +7,23 @@
 // It only reports raw facts (texts, flags). Python classifies them, so the regular expressions
 // that recognise dialogs live in one place (colab.py) and users can override them in TOML.
 // `config.css` maps keys to CSS selector lists; "A >>> B" looks B up inside A's shadow root.
+// `config.texts` holds the few text patterns the page needs itself (to find controls by meaning).
 (config) => {
   "use strict";
   const css = config.css;
   const badSelectors = new Set();
+  const texts = {};
+  for (const [key, sources] of Object.entries(config.texts || {})) {
+    texts[key] = [];
+    for (const source of sources) {
+      try {
+        texts[key].push(new RegExp(source, "i"));
+      } catch (error) {
+        badSelectors.add(source);
+      }
+    }
+  }
+  const textMatches = (key, value) => !!value && (texts[key] || []).some((re) => re.test(value));
 
   // ---- deep queries (open shadow roots included) ----
 
@@ -242,21 +255,91 @@
     return elements.filter((el) => !composedAncestors(el).some((a) => set.has(a)));
   }
 
-  function dialogFacts(roots) {
+  // The part of a selector that the element itself matches (for el.matches on composed ancestors).
+  const lastParts = (keys) => keys.flatMap((key) => (css[key] || []).map((s) => s.split(">>>").pop().trim()));
+
+  // Open dialogs: today's tags (css.dialog) first, then any dialog by meaning (css.dialog_semantic:
+  // native <dialog> opened with showModal(), role=dialog/alertdialog, aria-modal), in every open
+  // shadow root; the captcha host and what it holds are the captcha's, not dialogs.
+  function openDialogs(roots) {
     const captchaSelectors = (css.captcha || []).map((s) => s.split(">>>")[0].trim());
-    const open = q("dialog", roots).filter((el) => !composedMatches(el, captchaSelectors) && rendered(el));
-    return outermost(open).map((el) => ({ tag: el.localName, text: deepText(el).slice(0, 2000) }));
+    const found = [...q("dialog", roots), ...q("dialog_semantic", roots)];
+    const open = [...new Set(found)].filter((el) => !composedMatches(el, captchaSelectors) && rendered(el));
+    return outermost(open);
+  }
+
+  function dialogFacts(roots) {
+    return openDialogs(roots).map((el) => {
+      const label = (el.getAttribute("aria-label") || "").trim();
+      const text = deepText(el).slice(0, 2000);
+      return { tag: el.localName, role: el.getAttribute("role") || (el.localName === "dialog" ? "dialog" : null), label, text: text || label };
+    });
+  }
+
+  // ---- the connect control, by selector and by meaning ----
+
+  // What a screen reader announces for `el`: aria-labelledby (same root), aria-label, its text, title.
+  function accessibleName(el) {
+    const ids = (el.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean);
+    const root = el.getRootNode();
+    const labelled = ids.map((id) => (root.getElementById ? root.getElementById(id) : null)).filter(Boolean);
+    if (labelled.length) return labelled.map(deepText).join(" ").trim();
+    const label = (el.getAttribute("aria-label") || "").replace(/\s+/g, " ").trim();
+    return label || deepText(el) || (el.getAttribute("title") || "").replace(/\s+/g, " ").trim();
+  }
+
+  // The control's tooltip: Colab's `tooltiptext` attribute, else the native `title`.
+  function tooltipOf(el) {
+    const tip = el.getAttribute("tooltiptext") || el.getAttribute("title") || "";
+    return tip.replace(/\s+/g, " ").trim() || null;
+  }
+
+  // The first rendered button (css.connect_control) outside dialogs and menus whose accessible name or
+  // tooltip reads like the connect control (texts.connect_control), at any shadow depth.
+  function connectByMeaning(roots) {
+    const outside = [...lastParts(["dialog", "dialog_semantic", "captcha"]), "[role=menu]", "[role=menubar]", "[role=listbox]"];
+    for (const el of q("connect_control", roots)) {
+      const name = accessibleName(el);
+      const tip = tooltipOf(el);
+      if (!textMatches("connect_control", name) && !textMatches("connect_control", tip)) continue;
+      if (composedMatches(el, outside) || !rendered(el)) continue;
+      return { el, name, tip };
+    }
+    return null;
+  }
+
+  // Raw inputs of the connection layers; _classify.connection_votes turns each into a verdict.
+  function connectionFacts(roots) {
+    const byCss = q("connect_button", roots)[0] || null;
+    const semantic = connectByMeaning(roots);
+    const button = byCss ? { found: true, text: deepText(byCss) } : { found: false, text: "" };
+    const tipOf = (el) => {
+      // #connect itself, else the nearest element inside it that carries one (a drifted wrapper).
+      const own = tooltipOf(el);
+      if (own) return own;
+      const inner = deepQuery([el.shadowRoot || el, el], "[tooltiptext], [title]")[0];
+      return inner ? tooltipOf(inner) : null;
+    };
+    return {
+      button,
+      layers: {
+        button_text: button,
+        tooltip: byCss ? tipOf(byCss) : semantic ? semantic.tip : null,
+        aria: semantic ? { name: semantic.name, text: deepText(semantic.el) } : null,
+      },
+    };
   }
 
   function collect() {
     const roots = allRoots();
-    const connect = q("connect_button", roots)[0] || null;
+    const connection = connectionFacts(roots);
     const captchas = q("captcha", roots).filter(rendered);
     return {
       url: location.href,
       t: Date.now() / 1000,
       colab: notebookModel() !== null || q("colab_marker", roots).length > 0,
-      connect: connect ? { found: true, text: deepText(connect) } : { found: false, text: "" },
+      connect: connection.button,
+      connection_layers: connection.layers,
       kernel: kernelFacts(),
       cells: cellFacts(roots),
       dialogs: dialogFacts(roots),
@@ -487,7 +570,8 @@
   // animation frames, so a hidden tab still reports a dialog within milliseconds.
   function startObserver() {
     const KEY = "__sentinelColabObserver";
-    if (window[KEY]) return false;
+    // The init script runs in every frame (reCAPTCHA's, outputs'): only the top document is the notebook.
+    if (window[KEY] || window.top !== window.self) return false;
     // collects/sent: how often the page was examined and how often that was reported (for bench/).
     const state = {
       doc: Math.random().toString(36).slice(2),
@@ -504,7 +588,7 @@
       childList: true,
       characterData: true,
       attributes: true,
-      attributeFilter: ["open", "opened", "hidden", "class", "style", "disabled", "aria-hidden", "aria-disabled", "aria-label", "role", "running", "pending", "href"],
+      attributeFilter: ["open", "opened", "hidden", "class", "style", "disabled", "aria-hidden", "aria-disabled", "aria-label", "aria-modal", "role", "running", "pending", "href", "title", "tooltiptext"],
     };
     const observer = new MutationObserver((records) => {
       if (state.scheduled) return;

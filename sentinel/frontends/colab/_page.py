@@ -41,10 +41,10 @@ from sentinel.frontends.base import (
     SignalKind,
     check_action,
 )
-from sentinel.frontends.colab._classify import as_int, changes, classify
+from sentinel.frontends.colab._classify import LayerWatch, as_int, changes, classify, connect_name
 from sentinel.frontends.colab._oauth import ConsentPopup
 from sentinel.frontends.colab._probe import build_probe
-from sentinel.frontends.colab._selectors import DEFAULT_SELECTORS, PRIMARY_ACTIONS
+from sentinel.frontends.colab._selectors import DEFAULT_SELECTORS, PAGE_TEXTS, PRIMARY_ACTIONS
 from sentinel.frontends.selectors import SelectorSet
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class _Reporter:
         self._doc: str | None = None
         self._seq = 0
         self._last: Observation | None = None
+        self._layers = LayerWatch()  # warns once per page when the connection layers disagree
 
     async def __call__(self, source: object, facts: object) -> None:
         if _from_child_frame(source):
@@ -98,6 +99,7 @@ class _Reporter:
         self._seq = seq
         self._frontend._warn_bad_selectors(facts)
         observation = classify(facts, self._frontend.selectors)
+        self._layers.check(facts, observation, self._frontend.selectors)
         changed = changes(self._last, observation)
         if fresh or facts.get("loaded"):
             changed.add(SignalKind.LOADED)
@@ -149,6 +151,7 @@ class ColabFrontend(Frontend):
         self.oauth_timeout = oauth_timeout
         self._config: dict[str, Any] = {
             "css": selectors.page_config(),
+            "texts": {key: list(selectors.texts[key]) for key in PAGE_TEXTS},
             "binding": BINDING,
             "fallback_interval_ms": int(fallback_interval * 1000),
         }
@@ -226,7 +229,9 @@ class ColabFrontend(Frontend):
 
     async def reconnect(self, page: Page) -> None:
         """Click Reconnect in the disconnect dialog if open, else the Connect/Reconnect button."""
-        observation = await self.observe(page)
+        with map_playwright_errors("observe the Colab page"):
+            facts = await self._facts(page)
+        observation = classify(facts, self.selectors)
         if Dialog.RUNTIME_DISCONNECTED in observation.dialogs:
             await self.answer(page, Dialog.RUNTIME_DISCONNECTED, Action.RECONNECT)
             return
@@ -239,9 +244,10 @@ class ColabFrontend(Frontend):
                 f" (button text {observation.connect_text!r})"
             )
         with map_playwright_errors("click the connect button"):
-            await page.locator(self.selectors.locator("connect_button")).first.click(
-                timeout=self.action_timeout * 1000
-            )
+            button = page.locator(self.selectors.locator("connect_button")).first
+            if not facts["connect"]["found"] and (name := connect_name(facts)):
+                button = page.get_by_role("button", name=name, exact=True).first  # found by meaning
+            await button.click(timeout=self.action_timeout * 1000)
         log.info("frontend.connect_clicked", frontend="colab", text=observation.connect_text)
 
     async def answer(self, page: Page, dialog: Dialog, action: Action) -> None:
@@ -253,9 +259,14 @@ class ColabFrontend(Frontend):
             await button.click(timeout=self.action_timeout * 1000)
         log.info("frontend.dialog_answered", frontend="colab", dialog=str(dialog), action=str(action))
 
+    def _dialogs(self, page: Page) -> Locator:  # today's tags, then dialogs by meaning
+        return page.locator(
+            self.selectors.locator("dialog") + ", " + self.selectors.locator("dialog_semantic")
+        )
+
     def _dialog_locator(self, page: Page, dialog: Dialog) -> Locator:
         pattern = self.selectors.dialog(dialog.value)
-        return page.locator(self.selectors.locator("dialog")).filter(has_text=pattern, visible=True)
+        return self._dialogs(page).filter(has_text=pattern, visible=True)
 
     async def _find_dialog_button(self, page: Page, dialog: Dialog, action: Action) -> Locator:
         label = self.selectors.button(action.value)
@@ -412,16 +423,16 @@ class ColabFrontend(Frontend):
             )
             item = page.locator(self.selectors.locator(item_key)).filter(visible=True).first
             await item.click(timeout=self.action_timeout * 1000)
-            confirm = page.locator(self.selectors.locator("dialog")).filter(
-                has_text=self.selectors.text(confirm_key), visible=True
-            )
+            confirm = self._dialogs(page).filter(has_text=self.selectors.text(confirm_key), visible=True)
 
             async def confirmation() -> Locator | None:
                 return confirm.first if await confirm.count() > 0 else None
 
             box = await self._poll(confirmation, 2.0)
             if box is not None:
-                button = box.locator(self.selectors.locator("primary_button")).filter(visible=True).first
+                button = box.get_by_role("button", name=self.selectors.button("confirm")).first
+                if await button.count() == 0:
+                    button = box.locator(self.selectors.locator("primary_button")).filter(visible=True).first
                 await self._wait_enabled(button, f"OK in the {what} confirmation")
                 await button.click(timeout=self.action_timeout * 1000)
 

@@ -24,6 +24,9 @@ DEFAULT_SELECTORS: Final = SelectorSet(
             "colab-connect-button >>> colab-toolbar-button",
             "#top-toolbar #connect",
         ),
+        # Layer 2 of the connection (by meaning, any tag, any shadow depth): controls whose accessible
+        # name or title matches texts.connect_control, outside every dialog and menu.
+        "connect_control": ("button", "[role=button]"),
         # Something only Colab's page has (for --frontend auto), besides window.colab.global.notebook.
         "colab_marker": ("colab-connect-button", "#top-toolbar colab-toolbar-button", "colab-run-button"),
         # 3.1: every generation, then generic ARIA dialogs so a next generation is still seen.
@@ -36,6 +39,15 @@ DEFAULT_SELECTORS: Final = SelectorSet(
             ".mdc-dialog--open",
             "[role=alertdialog]",
             "[role=dialog]",
+        ),
+        # Dialogs by meaning, whatever their tag: native <dialog> opened with showModal() (:modal, [open]),
+        # ARIA modal surfaces. Looked up in every open shadow root, read through nested shadow roots.
+        "dialog_semantic": (
+            "dialog:modal",
+            "dialog[open]",
+            "[role=dialog]",
+            "[role=alertdialog]",
+            "[aria-modal=true]",
         ),
         # 3.3: the reCAPTCHA host; nothing inside it is ever clicked.
         "captcha": ("colab-recaptcha-dialog",),
@@ -124,6 +136,8 @@ DEFAULT_SELECTORS: Final = SelectorSet(
             "[role=dialog]",
             "[role=alertdialog]",
             "colab-recaptcha-dialog",
+            "dialog",
+            "[aria-modal=true]",
         ),
         # 5: the Google consent popup.
         "oauth_account": ("[data-identifier]", "#profileIdentifier"),
@@ -136,6 +150,18 @@ DEFAULT_SELECTORS: Final = SelectorSet(
         ),
         "disconnected": (r"^(re)?connect\b",),
         "connected": (r"^$", r"\bRAM\b", r"\bDisk\b", r"^connected\b", r"^busy$"),
+        # The connect control's accessible name or title, in any state (finds it by meaning when no
+        # css.connect_button matches). "Connect to Google Drive" / "Connect without GPU" are dialog buttons.
+        "connect_control": (
+            r"^(re)?connect(?!\s+(to\s+google|without)\b)(\s+\w+){0,2}$",
+            r"^(connecting|allocating|initiali[sz]ing|resuming|reconnecting)\b",
+            r"^connected to\b",
+            r"^connect to a (new|hosted) runtime\b",
+        ),
+        # 1.2: the control's tooltip (`tooltiptext`, else `title`), a sentence about the runtime.
+        "tooltip_connected": (r"^connected to\b", r"\bRAM:\s*\d"),
+        "tooltip_connecting": (r"^(connecting|allocating|initiali[sz]ing|resuming|reconnecting)\b",),
+        "tooltip_disconnected": (r"^connect to\b", r"^(re)?connect\b", r"^not connected\b"),
         "crash_toast": (r"session crashed",),
         # 5: the consent popup's address (Google's, or the emulator's stand-in).
         "oauth_url": (r"^https://accounts\.google\.com/", r"/o/oauth2/", r"/oauth/consent\b"),
@@ -175,6 +201,8 @@ DEFAULT_SELECTORS: Final = SelectorSet(
         Action.YES: ("Yes",),
         Action.NO: ("No",),
         Action.CONNECT_WITHOUT_GPU: ("Connect without GPU",),
+        # 2.1: the OK of a Restart session / Disconnect and delete runtime confirmation.
+        "confirm": ("OK", "Yes", "Restart", "Restart session"),
         # 5: the consent popup's buttons, English first, then the localised labels seen.
         "oauth_select_all": ("Select all",),
         "oauth_continue": ("Continue", "Allow", "Continuar", "Permitir", "Zulassen", "Autoriser"),
@@ -206,6 +234,13 @@ PRIMARY_ACTIONS: Final = frozenset(
         Action.CONNECT_WITHOUT_GPU,
     }
 )
+
+# The texts the page script needs itself (to find the connect control by meaning); sent in its config.
+PAGE_TEXTS: Final = ("connect_control",)
+
+# The connection layers, most specific first; classify() lets the first one with a verdict speak for
+# the page's drawing, then holds it against Colab's JS model (see _classify.combine_connection).
+CONNECTION_LAYERS: Final = ("kernel", "tooltip", "button_text", "aria")
 
 KERNEL_STATES: Final[Mapping[str, Connection]] = {
     "connected": Connection.CONNECTED,
