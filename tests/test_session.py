@@ -736,6 +736,47 @@ class TestWhenTheRunEnds:
 
 
 class TestReconnect:
+    @pytest.mark.parametrize("shown", [Connection.CONNECTING, Connection.DISCONNECTED])
+    async def test_reconnecting_while_cells_run_is_alive(
+        self, make: Callable[..., Harness], clock: FakeClock, shown: Connection
+    ) -> None:
+        """colabtools#5622: 1. Connected, the resume cell runs. 2. The UI reads "Reconnecting" (or even
+        "Reconnect") while it still runs, for longer than connect_timeout. 3. Waiting: no Connect click,
+        no reconnect failure, no page reload. 4. The UI catches up: connected, the same runtime, one resume."""
+        h = make()
+        await h.start()
+        await h.step(2)
+        assert (h.session.state, h.nb.busy, h.nb.runs) == (S.CONNECTED, True, ["resume"])
+        reconnects, runtime = h.calls("reconnect"), h.session.runtime_id
+        h.nb.connection = shown
+        for _ in range(10):
+            clock.advance(FAST.connect_timeout)
+            await h.step()
+            assert h.session.state is S.CONNECTING
+        assert h.calls("reconnect") == reconnects, "clicked Connect on a runtime that runs code"
+        assert h.hooks.failed == [] and h.session.failures == 0
+        assert h.tab.opens == 1, "reloaded the page of a live runtime"
+        h.nb.connection = Connection.CONNECTED
+        await h.step(2)
+        assert h.session.state is S.CONNECTED
+        assert h.session.runtime_id == runtime
+        assert h.nb.runs == ["resume"] and h.hooks.resumes == [(runtime, "resume")]
+        assert h.calls("reconnect") == reconnects
+
+    async def test_reconnect_with_nothing_running_is_still_a_disconnect(
+        self, make: Callable[..., Harness], clock: FakeClock
+    ) -> None:
+        """The same UI with no cell running is a dead runtime: reconnected as before."""
+        h = make()
+        await h.start()
+        await h.step(2)
+        await h.nb.finish_cells()
+        await h.step()
+        reconnects = h.calls("reconnect")
+        h.nb.connection = Connection.DISCONNECTED
+        await h.step()
+        assert h.calls("reconnect") == reconnects + 1
+
     async def test_disconnect_dialog_is_answered_immediately(self, make: Callable[..., Harness]) -> None:
         """The first reconnect after a loss does not wait for any backoff."""
         h = make()

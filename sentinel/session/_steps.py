@@ -59,13 +59,18 @@ class SessionSteps(SessionRuns):
         await self._watch_unclassified(obs, now)
         if self._in(SessionState.ERROR) or await self._waiting_out_quota(obs, now):
             return
-        if obs.connection is Connection.CONNECTED:
+        connection = obs.connection
+        if connection is Connection.DISCONNECTED and obs.busy:
+            # colabtools#5622: the UI can read "Reconnect(ing)" while cells still execute. A runtime
+            # that runs code is alive: wait for the page to catch up (never Connect, never resume).
+            connection = Connection.CONNECTING
+        if connection is Connection.CONNECTED:
             if await self._check_run(obs, now) or await self._retry_due(obs, now):
                 return
             await self._on_connected(obs, now)
-        elif obs.connection is Connection.CONNECTING:
-            await self._on_connecting(now)
-        elif obs.connection is Connection.DISCONNECTED:
+        elif connection is Connection.CONNECTING:
+            await self._on_connecting(now, alive=obs.busy)
+        elif connection is Connection.DISCONNECTED:
             await self._on_disconnected(obs, now)
 
     def _stale(self, obs: Observation) -> bool:
@@ -353,7 +358,8 @@ class SessionSteps(SessionRuns):
             1 - spread, 1 + spread
         )
 
-    async def _on_connecting(self, now: float) -> None:
+    async def _on_connecting(self, now: float, *, alive: bool = False) -> None:
+        """Connecting: wait. ``alive``: cells run meanwhile, so however long it lasts it is no failure."""
         attempt = self._attempt
         if attempt.at is not None and self.state in (
             SessionState.RECONNECTING,
@@ -361,11 +367,14 @@ class SessionSteps(SessionRuns):
             SessionState.BLOCKED,
         ):
             attempt.seen_connecting = True
-            if now - attempt.at >= self.policy.connect_timeout:
+            if not alive and now - attempt.at >= self.policy.connect_timeout:
                 await self._failed(now, f"no runtime after {self.policy.connect_timeout:g} s of Connecting")
             return
         if self.state not in (SessionState.CONNECTING, SessionState.RECONNECTING):
-            # Colab restarting a crashed runtime, or a human clicking Connect.
+            # Colab restarting a crashed runtime, a human clicking Connect, or (alive) the UI
+            # reconnecting its socket while the runtime keeps running code.
+            if alive:
+                self._log.info("session.reconnecting_while_running")
             await self._move(SessionState.CONNECTING)
 
     async def _on_disconnected(self, obs: Observation, now: float) -> None:

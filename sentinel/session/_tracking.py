@@ -82,7 +82,9 @@ class RuntimeTracker:
         apart as ``<id>~<n>`` (the state store counts a resume there as one in ``<id>``).
         """
         if obs.connection is not Connection.CONNECTED:
-            if obs.connection in (Connection.DISCONNECTED, Connection.CONNECTING):
+            # Cells still running under a "Reconnecting" UI (colabtools#5622): the same runtime,
+            # alive; its next sight is not a fresh one (no resume).
+            if obs.connection in (Connection.DISCONNECTED, Connection.CONNECTING) and not obs.busy:
                 self.lost = True
             return None
         base = obs.runtime_id
