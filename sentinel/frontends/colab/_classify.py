@@ -41,9 +41,6 @@ def classify(facts: Mapping[str, Any], selectors: SelectorSet = DEFAULT_SELECTOR
     if connection is Connection.DISCONNECTED and (busy or (kernel or {}).get("running") is True):
         # colabtools#5622: "Reconnect(ing)" while code still runs: the runtime is alive; wait for it.
         connection = Connection.CONNECTING
-    if connection is Connection.DISCONNECTED and (busy or (kernel or {}).get("running") is True):
-        # colabtools#5622: "Reconnect(ing)" while code still runs: the runtime is alive; wait for it.
-        connection = Connection.CONNECTING
     managed = kernel.get("managed_id") if kernel else None
     runtime_id = (
         managed if connection is Connection.CONNECTED and isinstance(managed, str) and managed else None
