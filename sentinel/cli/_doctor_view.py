@@ -98,7 +98,7 @@ def _print_layers(console: Console, probe: PageProbe) -> None:
     table.add_column("verdict")
     table.add_column("evidence", overflow="fold")
     for v in probe.layers:
-        verdict = str(v.connection) if v.connection else "not offered"
+        verdict = str(v.connection) if v.connection else "no verdict"
         table.add_row(
             Text(v.layer), Text(verdict, style=_VERDICT_STYLES.get(verdict, "dim")), Text(v.evidence)
         )

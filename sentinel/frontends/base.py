@@ -188,7 +188,7 @@ class LayerVerdict:
 
     Attributes:
         layer: what was read (e.g. ``connect button text``, ``kernel state``).
-        connection: its verdict; None when the page does not offer this layer.
+        connection: its verdict; None when it saw nothing it can read (the page does not offer it).
         evidence: what it saw (the text, the state), for people.
     """
 

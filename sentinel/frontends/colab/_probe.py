@@ -11,12 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sentinel.frontends.base import Dialog, DialogReport, LayerVerdict, PageProbe, SelectorReport
-from sentinel.frontends.colab._classify import (
-    _connection_from_kernel,
-    _connection_from_text,
-    as_int,
-    classify,
-)
+from sentinel.frontends.colab._classify import as_int, classify, connection_votes
 from sentinel.frontends.colab._selectors import DIALOG_ORDER
 from sentinel.frontends.selectors import SelectorSet, normalise
 
@@ -48,25 +43,43 @@ def build_probe(url: str, raw: object, selectors: SelectorSet) -> PageProbe:
     )
 
 
+# Each layer of _classify.connection_votes as doctor names it.
+LAYER_NAMES = {
+    "kernel": "kernel state (Colab's JS model)",
+    "tooltip": "tooltip (tooltiptext / title)",
+    "button_text": "connect button text",
+    "aria": "accessible name (by meaning)",
+}
+
+
 def connection_layers(facts: Mapping[str, Any], selectors: SelectorSet) -> tuple[LayerVerdict, ...]:
-    """Each connection-detection layer's verdict on its own (``classify`` combines them)."""
-    connect = _table(facts.get("connect"))
-    found = bool(connect.get("found"))
-    text = normalise(str(connect.get("text") or ""))
-    button = LayerVerdict(
-        "connect button text",
-        _connection_from_text(found, text, selectors),
-        f"reads {text!r}" if found else "no element matches css.connect_button",
-    )
-    kernel = facts.get("kernel") if isinstance(facts.get("kernel"), dict) else None
-    if kernel is None:
-        model = LayerVerdict(
-            "kernel state (Colab's JS model)", None, "the page has no colab.global.notebook.kernel"
+    """Each connection-detection layer's own verdict (``classify`` combines them), with what it saw."""
+    votes = connection_votes(facts, selectors)
+    return tuple(LayerVerdict(LAYER_NAMES.get(k, k), vote, _evidence(k, facts)) for k, vote in votes.items())
+
+
+def _evidence(layer: str, facts: Mapping[str, Any]) -> str:
+    raw = _table(facts.get("connection_layers"))
+    if layer == "kernel":
+        kernel = facts.get("kernel")
+        if not isinstance(kernel, dict):
+            return "the page has no colab.global.notebook.kernel"
+        return ", ".join(f"{k}={kernel.get(k)!r}" for k in ("state", "connected", "running"))
+    if layer == "button_text":
+        connect = _table(facts.get("connect"))
+        text = normalise(str(connect.get("text") or ""))
+        return f"reads {text!r}" if connect.get("found") else "no element matches css.connect_button"
+    if layer == "tooltip":
+        tip = raw.get("tooltip")
+        return f"reads {normalise(tip)!r}" if isinstance(tip, str) else "no tooltip on the connect control"
+    if layer == "aria":
+        name = _table(raw.get("aria")).get("name")
+        return (
+            f"a button named {normalise(str(name))!r}"
+            if name
+            else "no button's name reads like the connect control"
         )
-    else:
-        seen = ", ".join(f"{k}={kernel.get(k)!r}" for k in ("state", "connected", "running"))
-        model = LayerVerdict("kernel state (Colab's JS model)", _connection_from_kernel(kernel), seen)
-    return (button, model)
+    return repr(raw.get(layer))
 
 
 def _table(value: object) -> Mapping[str, Any]:
