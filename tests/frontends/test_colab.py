@@ -20,7 +20,7 @@ from sentinel.frontends.colab import ColabFrontend, load_selectors
 from tests._eventually import consistently, eventually
 
 NB = "suite"
-UIS = ("2022", "2023", "2025")
+UIS = ("2022", "2023", "2025", "next")
 MARKER = "# sentinel: resume"
 
 CELLS: list[tuple[str, str, str]] = [
