@@ -8,6 +8,7 @@ import { showCaptcha } from './captcha.js';
 import { DialogManager } from './dialogs.js';
 import { applyNextChrome, NEXT } from './drift.js';
 import { events, keyName } from './events.js';
+import { showGeminiPanel } from './gemini.js';
 import { MenuBar } from './menus.js';
 import { CellList } from './notebook.js';
 import {
@@ -101,6 +102,8 @@ class App {
     this.installIdleInput();
     document.addEventListener('keydown', (event) => this.onKeydown(event));
     this.installApi();
+    // ?gemini=1: the Gemini side panel is open, generating (its "Stop generating" interrupts, #5903).
+    if (new URLSearchParams(window.location.search).has('gemini')) showGeminiPanel(() => this.interrupt());
 
     this.socket = new RuntimeSocket(boot.wsUrl, this.ui, {
       onMessage: (message) => this.onMessage(message),

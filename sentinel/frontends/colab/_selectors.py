@@ -138,6 +138,11 @@ DEFAULT_SELECTORS: Final = SelectorSet(
             "colab-recaptcha-dialog",
             "dialog",
             "[aria-modal=true]",
+            # AI panels: Gemini's "Stop generating" interrupts the running cell (colabtools#5903), so
+            # nothing sentinel does lands in them. Colab's tag is unverified: also by landmark and name.
+            "colab-gemini-panel",
+            "[role=complementary]",
+            '[aria-label*="Gemini" i]',
         ),
         # 5: the Google consent popup.
         "oauth_account": ("[data-identifier]", "#profileIdentifier"),
