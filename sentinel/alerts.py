@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from sentinel.notify import Level
 from sentinel.progress import format_duration
@@ -314,11 +314,21 @@ def _state_name(state: str | Enum) -> str:
     return str(state.value) if isinstance(state, Enum) else state
 
 
+# Path segments that say where a notebook lives, not which one it is (``/notebook#fileId=ID``).
+_PLACE_SEGMENTS: Final = frozenset({"notebook", "notebooks", "drive", "github", "gist", "blob"})
+
+
 def notebook_name(url: str) -> str:
-    """A short, readable name for a notebook URL (its last path segment, without query or fragment)."""
+    """A short, readable name for a notebook URL, whatever its host (colab.research.google.com,
+    colab.google.com, the emulator): the file name or Drive id it ends with, else the ``#fileId=``
+    of Colab's older addresses, else the host.
+    """
     parts = urlsplit(url)
     segment = parts.path.rstrip("/").rsplit("/", 1)[-1]
-    name = segment or parts.netloc or url
+    file_id = parse_qs(parts.fragment).get("fileId", [""])[0].strip()
+    if file_id and (not segment or segment.lower() in _PLACE_SEGMENTS):
+        segment = file_id
+    name = segment or parts.hostname or url
     return name if len(name) <= 40 else name[:18] + "..." + name[-18:]
 
 

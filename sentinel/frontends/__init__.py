@@ -2,8 +2,8 @@
 
 ``--frontend colab`` treats every page as Colab; ``--frontend auto`` (the default) asks each known
 frontend whether it recognises the page by its DOM, never by host name, so the emulator's
-``http://127.0.0.1`` pages and colab.research.google.com are treated alike. A JupyterLab frontend
-would be one more module here and one more entry in :data:`FRONTENDS`.
+``http://127.0.0.1`` pages, colab.research.google.com and colab.google.com are treated alike. A
+JupyterLab frontend would be one more module here and one more entry in :data:`FRONTENDS`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@
 // @version      0.1.0
 // @description  Keeps a Colab tab connected. Never clicks a reCAPTCHA.
 // @match        https://colab.research.google.com/*
+// @match        https://colab.google.com/*
 // @grant        none
 // @run-at       document-idle
 // @noframes

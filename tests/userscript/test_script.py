@@ -30,7 +30,10 @@ def run_sentinel(*args: str) -> subprocess.CompletedProcess[str]:
 class TestHeader:
     def test_match_is_exactly_the_colab_origin(self) -> None:
         """The manager injects the script into Colab pages and nowhere else."""
-        assert header_fields()["match"] == ["https://colab.research.google.com/*"]
+        assert header_fields()["match"] == [
+            "https://colab.research.google.com/*",
+            "https://colab.google.com/*",
+        ]
         assert "include" not in header_fields()
         assert "exclude-match" not in header_fields()
 
