@@ -30,6 +30,7 @@ from pydantic_settings import (
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from sentinel.errors import ConfigError
@@ -37,6 +38,12 @@ from sentinel.log import LogFormat, LogLevel
 
 DEFAULT_RESUME_MARKER = "# sentinel: resume"
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
+
+
+def _check_own_folder(value: object) -> None:
+    """Refuse an empty folder setting: it means the current folder (Typer has made it ``Path('.')`` already)."""
+    if (isinstance(value, str) and not value.strip()) or (isinstance(value, Path) and str(value) == "."):
+        raise ValueError("must name a folder of its own (empty or '.' means the current folder)")
 
 
 class EmulatorSettings(BaseModel):
@@ -55,6 +62,24 @@ class EmulatorSettings(BaseModel):
     idle_timeout: float = Field(default=5400.0, gt=0, description="seconds of no input before disconnect")
     max_lifetime: float = Field(default=43200.0, gt=0, description="seconds a runtime may live at most")
     allocation_delay: float = Field(default=1.5, ge=0, description="seconds Connecting takes")
+
+    @field_validator("drive_dir", mode="before")
+    @classmethod
+    def _dir_is_named(cls, value: object) -> object:
+        # Path("") is the current folder: sentinel would take it over (its lock file, its files).
+        _check_own_folder(value)
+        return value
+
+    @field_validator("drive_dir")
+    @classmethod
+    def _drive_dir_is_writable(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        if value.is_dir() and not os.access(value, os.W_OK | os.X_OK):
+            raise ValueError(f"{value} is not writable")
+        return value
 
     @field_validator("notebooks")
     @classmethod
@@ -254,6 +279,13 @@ class Settings(BaseSettings):
             raise ValueError("must be printable ASCII without surrounding spaces")
         return value
 
+    @field_validator("profile", "state_dir", mode="before")
+    @classmethod
+    def _dir_is_named(cls, value: object) -> object:
+        # Path("") is the current folder: sentinel would take it over (its lock file, its files).
+        _check_own_folder(value)
+        return value
+
     @field_validator("browser_path", "selectors")
     @classmethod
     def _file_is_readable(cls, value: Path | None) -> Path | None:
@@ -289,15 +321,29 @@ class Settings(BaseSettings):
     @field_validator("heartbeat_url")
     @classmethod
     def _heartbeat_is_http(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("expected an http:// or https:// URL")
+        if value is not None:
+            _check_url(value, ("http", "https"), secret=True)
         return value
 
     @field_validator("cdp_url")
     @classmethod
     def _cdp_url_is_http_or_ws(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^(https?|wss?)://[^\s/]+", value):
-            raise ValueError(f"expected an http://, https://, ws:// or wss:// URL, got {value!r}")
+        if value is not None:
+            _check_url(value, ("http", "https", "ws", "wss"))
+        return value
+
+    @field_validator("notify")
+    @classmethod
+    def _notify_urls_split(cls, value: list[str]) -> list[str]:
+        for position, url in enumerate(value, start=1):
+            scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+            try:
+                urlsplit(url)
+            except ValueError as exc:
+                # Only the scheme is echoed: the rest may hold a token.
+                raise ValueError(
+                    f"notification URL #{position} {scheme}://... does not parse: {exc}"
+                ) from None
         return value
 
     @property
@@ -319,6 +365,24 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = InitSettingsSource(settings_cls, init_kwargs=_toml_data.get(settings_cls, {}))
         return (init_settings, env_settings, toml)
+
+
+def _check_url(url: str, schemes: tuple[str, ...], *, secret: bool = False) -> None:
+    """Raise ValueError unless ``url`` is ``SCHEME://host[:port]...`` with a scheme of ``schemes``, port 1-65535.
+
+    ``secret``: the URL may hold a token (a heartbeat's ping URL); the message then leaves it out.
+    """
+    expected = "expected " + ", ".join(f"{s}://" for s in schemes) + " URL"
+    got = "" if secret else f", got {url!r}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{expected} ({exc}){got}") from None
+    if parts.scheme.lower() not in schemes or not parts.hostname or any(c.isspace() for c in url):
+        raise ValueError(f"{expected}{got}")
+    if port == 0:
+        raise ValueError(f"{expected} (port 0){got}")
 
 
 def notebook_key(url: str) -> str:
@@ -367,6 +431,8 @@ def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
         raise ConfigError(f"{source}: is a directory") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except OSError as exc:
         raise ConfigError(f"{source}: {exc.strerror or exc}") from None
 
@@ -408,12 +474,26 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     _toml_data[Settings] = data
     try:
         return Settings(**given)
+    except SettingsError as exc:
+        raise ConfigError(_describe_env_error(exc)) from None
     except ValidationError as exc:
         prefix = f"config file {config_file}: " if config_file is not None and _blames_file(exc, data) else ""
         notebooks = given.get("notebooks", data.get("notebooks"))
         raise ConfigError(prefix + _describe(exc, notebooks)) from None
     finally:
         _toml_data.pop(Settings, None)
+
+
+def _describe_env_error(error: SettingsError) -> str:
+    # pydantic-settings: 'error parsing value for field "notify" from source "EnvSettingsSource"'.
+    # The value is not echoed: it may hold a token (notification URLs do).
+    match = re.search(r'field "([^"]+)"', str(error))
+    field = match[1] if match else None
+    if field is None:
+        return f"invalid SENTINEL_* environment variable: {error}"
+    variable = f"SENTINEL_{field.upper()}"
+    example = '{"port": 9000}' if field == "emulator" else '["a", "b"]'
+    return f"invalid environment variable {variable}: expected JSON, e.g. {example}"
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:

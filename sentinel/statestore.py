@@ -17,7 +17,6 @@ import contextlib
 import fcntl
 import json
 import os
-import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sentinel.errors import StateDirLockedError, UsageError
+from sentinel.privatedir import prepare_private_dir
 
 log = structlog.get_logger(__name__)
 
@@ -238,20 +238,9 @@ def _public(url: str, record: _Record) -> NotebookRecord:
 
 
 def _prepare_dir(directory: Path) -> Path:
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = directory.stat()
-        if not stat.S_ISDIR(info.st_mode):
-            raise UsageError(f"state dir {directory} is not a directory")
-        # Debug bundles (screenshots, DOM) land here too: nobody else should read them.
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            directory.chmod(0o700)
-            log.warning("statestore.permissions_tightened", state_dir=str(directory), mode="0700")
-    except FileExistsError:
-        raise UsageError(f"state dir {directory} is not a directory") from None
-    except OSError as exc:
-        raise UsageError(f"state dir {directory}: {exc.strerror or exc}") from None
-    return directory
+    # Debug bundles (screenshots, DOM) land here too: nobody else should read them. A folder
+    # sentinel did not create is refused, never chmod'ed.
+    return prepare_private_dir(directory, "state dir")
 
 
 def _lock(directory: Path) -> int:

@@ -44,15 +44,17 @@ class TestPersistence:
             assert store.record(NB).resumes == 0
             assert not store.was_resumed(NB, "rt-1")
 
-    def test_a_loose_existing_dir_is_tightened(self, tmp_path: Path) -> None:
-        """A state dir others can read is chmod'ed to 0700, with a warning."""
+    @pytest.mark.parametrize("mode", [0o755, 0o750, 0o1777])
+    def test_an_existing_dir_open_to_others_is_refused_not_chmodded(self, tmp_path: Path, mode: int) -> None:
+        """A state dir sentinel did not create and others can enter is refused (one line); its mode stays."""
         loose = tmp_path / "loose"
-        loose.mkdir(mode=0o755)
-        loose.chmod(0o755)
-        with capture_logs() as logs, StateStore.open(loose):
-            pass
-        assert stat.S_IMODE(loose.stat().st_mode) == 0o700
-        assert any(e["event"] == "statestore.permissions_tightened" for e in logs)
+        loose.mkdir()
+        loose.chmod(mode)
+        with pytest.raises(UsageError, match="loose") as raised:
+            StateStore.open(loose)
+        assert "\n" not in str(raised.value)
+        assert stat.S_IMODE(loose.stat().st_mode) == mode
+        assert list(loose.iterdir()) == []
 
     def test_resumed_runtime_survives_a_restart(self, state_dir: Path) -> None:
         """A runtime marked resumed is still known as resumed by the next daemon; a new one is not."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import socket
-import stat
 from pathlib import Path
 
 import structlog
 
-from sentinel.errors import ProfileLockedError, UsageError
+from sentinel.errors import ProfileLockedError
+from sentinel.privatedir import prepare_private_dir
 
 log = structlog.get_logger(__name__)
 
@@ -21,26 +21,16 @@ SINGLETON_LOCK = "SingletonLock"
 
 
 def prepare_profile(path: Path) -> Path:
-    """Create the profile directory with mode 0700 (parents too); tighten it if it is readable by others.
+    """Create the profile directory with mode 0700 (parents too), or check that the existing one is private.
 
-    The profile holds Google session cookies: it is a credential.
+    The profile holds Google session cookies: it is a credential. A folder sentinel did not create
+    is never chmod'ed (see :func:`sentinel.privatedir.prepare_private_dir`).
 
     Raises:
-        UsageError: the path exists and is not a directory, or cannot be created.
+        UsageError: the path is not a directory, cannot be created, belongs to another user, or is
+            open to others.
     """
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = path.stat()
-    except FileExistsError:
-        raise UsageError(f"profile {path} exists and is not a directory") from None
-    except OSError as exc:
-        raise UsageError(f"profile {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise UsageError(f"profile {path} exists and is not a directory")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        path.chmod(0o700)
-        log.warning("browser.profile_permissions_tightened", profile=str(path), mode="0700")
-    return path
+    return prepare_private_dir(path, "profile")
 
 
 def profile_lock_holder(path: Path) -> int | None:

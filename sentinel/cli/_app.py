@@ -15,6 +15,7 @@ import click
 import typer
 
 from sentinel import __version__
+from sentinel.cli import _stdout
 from sentinel.config import Settings, load_settings
 from sentinel.errors import SentinelError, UsageError
 from sentinel.log import LogFormat, LogLevel, configure_logging
@@ -103,6 +104,10 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
     Click only accepts them before the command name; people type them anywhere. Arguments after ``--``
     are left alone.
+
+    Raises:
+        UsageError: a global option without its value (last on the line, or followed by another
+            option, a command name or a URL, which it would otherwise swallow).
     """
     front: list[str] = []
     rest: list[str] = []
@@ -113,28 +118,64 @@ def hoist_global_options(argv: list[str]) -> list[str]:
             rest.extend(argv[index:])
             break
         name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS and "=" not in arg:
+            _check_option_value(name, argv[index + 1] if index + 1 < len(argv) else None)
+            target = front if rest else rest
+            target.extend(argv[index : index + 2])
+            index += 2
+            continue
         if name in _GLOBAL_OPTIONS and rest:
-            if "=" in arg or index + 1 == len(argv):
-                front.append(arg)
-            else:
-                front.extend(argv[index : index + 2])
-                index += 1
+            front.append(arg)
         else:
             rest.append(arg)
         index += 1
     return front + rest
 
 
+def _check_option_value(option: str, value: str | None) -> None:
+    if value is None:
+        raise UsageError(f"option {option} needs a value")
+    if value.startswith("--"):
+        raise UsageError(f"option {option} needs a value (got the option {value})")
+    if "://" in value:
+        raise UsageError(f"option {option} needs a value (got the URL {value})")
+    if value in _command_names():
+        raise UsageError(
+            f"option {option} needs a value ({value!r} is a command; write ./{value} for a file of that name)"
+        )
+
+
+def _command_names() -> set[str]:
+    names = {group.name for group in app.registered_groups if group.name}
+    for command in app.registered_commands:
+        if command.name:
+            names.add(command.name)
+        elif command.callback is not None:
+            names.add(typer.main.get_command_name(command.callback.__name__))
+    return names
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``sentinel`` console script: every SentinelError becomes one line.
 
     Exit codes: 2 when the user's input is at fault (:class:`UsageError`, bad flags), 1 for other
-    sentinel errors, 130 on Ctrl+C.
+    sentinel errors and for a stdout that cannot be written (full, closed, a broken pipe), 130 on Ctrl+C.
     """
-    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    _stdout.install()
     try:
+        args = hoist_global_options(sys.argv[1:] if argv is None else argv)
         # Without standalone mode, click returns a command's `typer.Exit(code)` instead of raising it.
         returned = app(args=args, standalone_mode=False)
+        sys.stdout.flush()
+    except OSError:
+        if (why := _stdout.failure()) is None:
+            raise
+        fail(why, EXIT_FAILURE)
+    except SystemExit:
+        # Click turns a broken pipe into a silent exit 1; say why.
+        if (why := _stdout.failure()) is not None:
+            fail(why, EXIT_FAILURE)
+        raise
     except UsageError as exc:
         fail(str(exc))
     except SentinelError as exc:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import structlog
 from aiohttp import web
 
+from sentinel.emulator.ipynb import BUNDLED_NOTEBOOKS, load_notebook, notebook_files
 from sentinel.emulator.server import Emulator, create_app
 from sentinel.errors import UsageError
 
@@ -55,12 +56,16 @@ def serve(settings: EmulatorSettings) -> None:
     Prints one line per notebook with its URL to stdout.
 
     Raises:
-        UsageError: the port is in use or the address cannot be bound.
+        UsageError: the port is in use or the address cannot be bound, a notebook does not parse,
+            or the drive folder cannot be created.
     """
     asyncio.run(_serve(settings))
 
 
 async def _serve(settings: EmulatorSettings) -> None:
+    # A notebook that does not parse would only show up as a 500 later: say so now.
+    for path in notebook_files(settings.notebooks or BUNDLED_NOTEBOOKS):
+        load_notebook(path)
     emulator = Emulator(
         notebooks_dir=settings.notebooks,
         drive_dir=settings.drive_dir,
@@ -85,14 +90,15 @@ async def _serve(settings: EmulatorSettings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _handle, sig)
     try:
+        # The command's output first: a stdout that cannot be written stops it before any log line.
+        for name in emulator.notebook_names():
+            print(f"{emulator.base_url}/notebooks/{name}", flush=True)
         log.info(
             "emulator.started",
             url=emulator.base_url,
             notebooks=str(emulator.notebooks_dir),
             drive_dir=str(emulator.drive_dir),
         )
-        for name in emulator.notebook_names():
-            print(f"{emulator.base_url}/notebooks/{name}", flush=True)  # the command's output
         await stop.wait()
         log.info("emulator.stopping", signal=received[0] if received else None)
     finally:

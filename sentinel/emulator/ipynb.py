@@ -54,6 +54,11 @@ def list_notebooks(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.ipynb") if NAME_PATTERN.match(p.stem))
 
 
+def notebook_files(folder: Path) -> list[Path]:
+    """The files :func:`list_notebooks` names, in the same order."""
+    return [folder / f"{name}.ipynb" for name in list_notebooks(folder)]
+
+
 def load_notebook(path: Path) -> Notebook:
     """Parse an nbformat-4 file into a :class:`Notebook`.
 

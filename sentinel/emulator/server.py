@@ -22,6 +22,7 @@ from sentinel.emulator.ipynb import (
     load_notebook,
     notebook_path,
 )
+from sentinel.errors import UsageError
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,11 @@ class Emulator:
     ) -> None:
         self.notebooks_dir = notebooks_dir or BUNDLED_NOTEBOOKS
         self.static_dir = static_dir
+        if drive_dir is not None:
+            try:
+                drive_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"drive dir {drive_dir}: {exc.strerror or exc}") from None
         # A short path: kernels' IPC socket paths live under it and must stay under 108 bytes.
         self._state_dir = Path(tempfile.mkdtemp(prefix="sentinel-emu-"))
         self._own_drive = drive_dir is None
@@ -124,7 +130,7 @@ class Emulator:
         for hub in list(self.hubs.values()):
             await hub.close()
         shutil.rmtree(self._state_dir, ignore_errors=True)
-        log.info("emulator.closed")
+        log.debug("emulator.closed")
 
 
 EMULATOR_KEY = web.AppKey("emulator", Emulator)
