@@ -13,7 +13,7 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -35,6 +35,7 @@ from pydantic_settings import (
 
 from sentinel.errors import ConfigError
 from sentinel.log import LogFormat, LogLevel
+from sentinel.urls import check_url, notebook_key
 
 DEFAULT_RESUME_MARKER = "# sentinel: resume"
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
@@ -194,7 +195,7 @@ class Settings(BaseSettings):
     status_stale_after: float = Field(
         default=30.0, gt=0, description="/healthz answers 503 when the main loop has not ticked for this long"
     )
-    frontend: Literal["auto", "colab"] = "auto"
+    frontend: Literal["auto", "colab", "jupyterlab"] = "auto"
     shutdown_timeout: float = Field(default=10.0, gt=0, le=120)
     # --- when the run is over (finished or failed) ---
     on_finish: _OnFinish = Field(
@@ -322,14 +323,14 @@ class Settings(BaseSettings):
     @classmethod
     def _heartbeat_is_http(cls, value: str | None) -> str | None:
         if value is not None:
-            _check_url(value, ("http", "https"), secret=True)
+            check_url(value, ("http", "https"), secret=True)
         return value
 
     @field_validator("cdp_url")
     @classmethod
     def _cdp_url_is_http_or_ws(cls, value: str | None) -> str | None:
         if value is not None:
-            _check_url(value, ("http", "https", "ws", "wss"))
+            check_url(value, ("http", "https", "ws", "wss"))
         return value
 
     @field_validator("notify")
@@ -365,51 +366,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = InitSettingsSource(settings_cls, init_kwargs=_toml_data.get(settings_cls, {}))
         return (init_settings, env_settings, toml)
-
-
-def _check_url(url: str, schemes: tuple[str, ...], *, secret: bool = False) -> None:
-    """Raise ValueError unless ``url`` is ``SCHEME://host[:port]...`` with a scheme of ``schemes``, port 1-65535.
-
-    ``secret``: the URL may hold a token (a heartbeat's ping URL); the message then leaves it out.
-    """
-    expected = "expected " + ", ".join(f"{s}://" for s in schemes) + " URL"
-    got = "" if secret else f", got {url!r}"
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"{expected} ({exc}){got}") from None
-    if parts.scheme.lower() not in schemes or not parts.hostname or any(c.isspace() for c in url):
-        raise ValueError(f"{expected}{got}")
-    if port == 0:
-        raise ValueError(f"{expected} (port 0){got}")
-
-
-def notebook_key(url: str) -> str:
-    """``url`` checked as a notebook URL and normalised, so one notebook given twice is seen as one.
-
-    Scheme and host are lower-cased, a default port and the fragment (Colab's ``#scrollTo=...``)
-    dropped, and a trailing slash removed.
-
-    Raises:
-        ValueError: not an ``http(s)://host/...`` URL, or its port is not a number in 1-65535.
-    """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"not a notebook URL ({exc}): {url!r}") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not a notebook URL (expected http:// or https://...): {url!r}")
-    if port == 0:
-        raise ValueError(f"not a notebook URL (port 0): {url!r}")
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != {"http": 80, "https": 443}[scheme]:
-        host = f"{host}:{port}"
-    return urlunsplit((scheme, host, parts.path.rstrip("/") or "/", parts.query, ""))
 
 
 # The TOML file's contents for the Settings being built. load_settings() fills it just before

@@ -39,7 +39,7 @@ from sentinel.progress import ProgressReader, StallWatch, format_progress
 from sentinel.schedule import Wakeups
 from sentinel.session import CounterName, Session, SessionHooks, SessionPolicy, SessionState
 from sentinel.statestore import StateStore
-from sentinel.status import Metrics, NotebookStatus, StatusServer, StatusSnapshot
+from sentinel.status import Metrics, NotebookStatus, StatusServer, StatusSnapshot, check_exposure
 from sentinel.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -156,7 +156,8 @@ class Daemon:
         browser_env: the browser's whole environment (a virtual display's ``DISPLAY``); None: ours.
 
     Raises:
-        UsageError: (from the constructor) bad URLs, selectors file or notification URLs.
+        UsageError: (from the constructor) bad URLs, selectors file or notification URLs, or a
+            status address beyond loopback without a status token.
     """
 
     def __init__(
@@ -176,6 +177,8 @@ class Daemon:
                 "no notebook URL given; usage: sentinel run URL [URL ...] (or set SENTINEL_URLS, "
                 "or [[notebooks]] in the config file)"
             )
+        if status:
+            check_exposure(settings.status_addr, settings.status_host, settings.status_token)
         self.urls = [notebook.url for notebook in notebooks]
         self.policy = policy or SessionPolicy.from_settings(settings)
         # Each notebook's own policy: the base one with what its [[notebooks]] table changes.

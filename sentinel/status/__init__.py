@@ -11,7 +11,7 @@ Insides: ``_metrics`` (Prometheus), ``_snapshot`` (the records), ``_page`` (the 
 ``_auth`` (the token rule), ``_screenshots`` (the capture cache), ``_server`` (the routes).
 """
 
-from sentinel.status._auth import is_loopback
+from sentinel.status._auth import check_exposure, is_loopback
 from sentinel.status._metrics import DETECTION_BUCKETS, Metrics
 from sentinel.status._page import mask_secrets, render_page
 from sentinel.status._screenshots import SCREENSHOT_INTERVAL
@@ -25,6 +25,7 @@ __all__ = [
     "NotebookStatus",
     "StatusServer",
     "StatusSnapshot",
+    "check_exposure",
     "is_loopback",
     "mask_secrets",
     "render_page",

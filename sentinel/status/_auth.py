@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
+from sentinel.errors import UsageError
+
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
@@ -39,6 +41,19 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_exposure(addr: str, host: str, token: SecretStr | None) -> None:
+    """The start-up half of the token rule: a status server beyond loopback needs a token.
+
+    Raises:
+        UsageError: ``host`` is not loopback and no token is set (``sentinel run`` refuses to start).
+    """
+    if token is None and not is_loopback(host):
+        raise UsageError(
+            f"status address {addr} is reachable beyond this machine and no status token is set: "
+            "set SENTINEL_STATUS_TOKEN, or bind 127.0.0.1 (--status-addr 127.0.0.1:PORT)"
+        )
 
 
 class TokenGuard:
@@ -109,4 +124,4 @@ def _bearer(request: web.Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-__all__ = ["COOKIE", "OPEN_PATHS", "TokenGuard", "is_loopback"]
+__all__ = ["COOKIE", "OPEN_PATHS", "TokenGuard", "check_exposure", "is_loopback"]

@@ -1,0 +1,52 @@
+"""URL checks shared by the settings: a notebook URL's normal form (:func:`notebook_key`), other URLs' shape."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["check_url", "notebook_key"]
+
+
+def check_url(url: str, schemes: tuple[str, ...], *, secret: bool = False) -> None:
+    """Raise ValueError unless ``url`` is ``SCHEME://host[:port]...`` with a scheme of ``schemes``, port 1-65535.
+
+    ``secret``: the URL may hold a token (a heartbeat's ping URL); the message then leaves it out.
+    """
+    expected = "expected " + ", ".join(f"{s}://" for s in schemes) + " URL"
+    got = "" if secret else f", got {url!r}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{expected} ({exc}){got}") from None
+    if parts.scheme.lower() not in schemes or not parts.hostname or any(c.isspace() for c in url):
+        raise ValueError(f"{expected}{got}")
+    if port == 0:
+        raise ValueError(f"{expected} (port 0){got}")
+
+
+def notebook_key(url: str) -> str:
+    """``url`` checked as a notebook URL and normalised, so one notebook given twice is seen as one.
+
+    Scheme and host are lower-cased, a default port and the fragment (Colab's ``#scrollTo=...``)
+    dropped, and a trailing slash removed.
+
+    Raises:
+        ValueError: not an ``http(s)://host/...`` URL, or its port is not a number in 1-65535.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a notebook URL ({exc}): {url!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not a notebook URL (expected http:// or https://...): {url!r}")
+    if port == 0:
+        raise ValueError(f"not a notebook URL (port 0): {url!r}")
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, host, parts.path.rstrip("/") or "/", parts.query, ""))
