@@ -26,7 +26,8 @@ A value may be one string or a list of strings. Unknown tables or keys, wrong ty
 regular expressions are :class:`~sentinel.errors.ConfigError` s naming the key.
 
 Regular expressions also reach the page through Playwright, which converts them to JavaScript:
-keep to the syntax both languages share (no ``(?P<name>...)``, no inline flags).
+keep to the syntax both languages share: ``(?P<name>...)``, inline flags such as ``(?i)``, atomic
+groups, possessive quantifiers, ``\\A``/``\\Z`` and a ``]`` first in a class are refused.
 """
 
 from __future__ import annotations
@@ -153,7 +154,57 @@ def _compile_any(table: str, key: str, sources: tuple[str, ...]) -> re.Pattern[s
             re.compile(source)
         except re.error as exc:
             raise ConfigError(f"{table}.{key}: invalid regular expression {source!r}: {exc}") from None
-    return re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE)
+        why = _not_javascript(source)
+        if why is not None:
+            raise ConfigError(
+                f"{table}.{key}: {source!r} uses {why}, which JavaScript (the page) does not understand"
+            )
+    try:
+        return re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"{table}.{key}: the patterns {list(sources)!r} do not combine: {exc}") from None
+
+
+# Python-only syntax after "(?" and after a backslash. Patterns reach the page as JavaScript RegExp
+# sources (Playwright passes the text on), so these would fail there or mean something else.
+_PY_GROUPS = (
+    ("P<", "a named group (?P<name>...) (use a plain group)"),
+    ("P=", "a named back-reference (?P=name) (use \\1)"),
+    ("#", "a comment group (?#...)"),
+    (">", "an atomic group (?>...)"),
+    ("(", "a conditional group (?(...)...)"),
+)
+_PY_ESCAPES = {"A": "\\A (use ^)", "Z": "\\Z (use $)", "z": "\\z (use $)"}
+
+
+def _not_javascript(source: str) -> str | None:
+    """What in ``source`` is Python-only regular-expression syntax, or None."""
+    index, in_class = 0, False
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            if not in_class and source[index + 1 : index + 2] in _PY_ESCAPES:
+                return _PY_ESCAPES[source[index + 1]]
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # "[]" and "[^]" start a class holding "]" in Python; in JavaScript they are complete.
+            if source[index + 1 : index + 2] == "]" or source[index + 1 : index + 3] == "^]":
+                return "']' first in a character class (escape it: \\])"
+        elif char == "(" and source[index + 1 : index + 2] == "?":
+            rest = source[index + 2 :]
+            for prefix, what in _PY_GROUPS:
+                if rest.startswith(prefix):
+                    return what
+            if re.match(r"[aiLmsux-]+[:)]", rest):
+                return "inline flags like (?i); matching is case-insensitive already"
+        elif char in "*+?}" and source[index + 1 : index + 2] == "+":
+            return "a possessive quantifier (*+, ++, ?+, {n}+)"
+        index += 1
+    return None
 
 
 def _compile_labels(labels: tuple[str, ...]) -> re.Pattern[str]:
