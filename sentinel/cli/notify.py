@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 
 from sentinel.cli._app import app, settings_from
 from sentinel.errors import UsageError
+from sentinel.log import configure_logging
 
 EXIT_DELIVERY_FAILED = 1
 
@@ -39,6 +41,11 @@ def notify_test(
     from sentinel.notify import Level, Notifier
 
     notifier = Notifier.from_settings(settings)
+    if settings.log_level != "debug":
+        # The report below says how each delivery went; log lines would only repeat it on stderr,
+        # where a failure gets one line.
+        configure_logging(settings.log_format, "error")
+        logging.getLogger("apprise").setLevel(logging.ERROR)
     body = (
         f"A test from sentinel on {socket.gethostname()} (pid {os.getpid()}). "
         "If you can read this, sentinel can reach you when a notebook needs a human."

@@ -50,9 +50,21 @@ def test_export_writes_an_importable_kit(tmp_path: Path) -> None:
     assert check.stdout.splitlines() == ['[sentinel] {"step": 1, "total": 2}', "['sentinel_kit']"]
 
 
-def test_export_replaces_an_older_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_refuses_to_replace_another_file_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "sentinel_kit.py").write_text("OLD = True\n")
+    code, _, err = run_main(capsys, "kit", "export", str(tmp_path))
+    assert code == 2 and err.startswith("sentinel: error:") and "--force" in err and err.count("\n") == 1
+    assert (tmp_path / "sentinel_kit.py").read_text() == "OLD = True\n"
+    # The same version's file again is no harm: written (unchanged), exit 0.
+    (tmp_path / "sentinel_kit.py").write_text(build_kit_source())
     assert run_main(capsys, "kit", "export", str(tmp_path))[0] == 0
+
+
+def test_export_replaces_an_older_copy_with_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "sentinel_kit.py").write_text("OLD = True\n")
+    assert run_main(capsys, "kit", "export", "--force", str(tmp_path))[0] == 0
     assert "OLD = True" not in (tmp_path / "sentinel_kit.py").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sentinel_kit.py"]
 
