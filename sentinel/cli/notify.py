@@ -45,7 +45,7 @@ def notify_test(
         # The report below says how each delivery went; log lines would only repeat it on stderr,
         # where a failure gets one line.
         configure_logging(settings.log_format, "error")
-        logging.getLogger("apprise").setLevel(logging.ERROR)
+        logging.getLogger("apprise").propagate = False
     body = (
         f"A test from sentinel on {socket.gethostname()} (pid {os.getpid()}). "
         "If you can read this, sentinel can reach you when a notebook needs a human."
