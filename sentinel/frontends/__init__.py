@@ -40,11 +40,19 @@ def _colab(selectors: Path | None) -> Frontend:
     return ColabFrontend(load_selectors(selectors))
 
 
+def _jupyterlab(selectors: Path | None) -> Frontend:
+    from sentinel.frontends.jupyterlab import JupyterLabFrontend, load_selectors
+
+    return JupyterLabFrontend(load_selectors(selectors))
+
+
+FrontendKind = Literal["auto", "colab", "jupyterlab"]
+
 # Every frontend by name, in the order ``auto`` tries them. Each factory takes the --selectors file.
-FRONTENDS: dict[str, Callable[[Path | None], Frontend]] = {"colab": _colab}
+FRONTENDS: dict[str, Callable[[Path | None], Frontend]] = {"colab": _colab, "jupyterlab": _jupyterlab}
 
 
-def make_frontends(kind: Literal["auto", "colab"], selectors: Path | None = None) -> tuple[Frontend, ...]:
+def make_frontends(kind: FrontendKind, selectors: Path | None = None) -> tuple[Frontend, ...]:
     """The frontends to use for ``--frontend kind``: one for a name, all of them for ``auto``.
 
     Raises:
@@ -56,7 +64,7 @@ def make_frontends(kind: Literal["auto", "colab"], selectors: Path | None = None
 
 
 async def detect_frontend(
-    page: Page, candidates: Sequence[Frontend], kind: Literal["auto", "colab"] = "auto"
+    page: Page, candidates: Sequence[Frontend], kind: FrontendKind = "auto"
 ) -> Frontend:
     """The frontend for ``page``: for ``auto`` the first candidate that recognises it by its DOM, else the named one.
 
@@ -81,6 +89,7 @@ __all__ = [
     "Dialog",
     "DialogReport",
     "Frontend",
+    "FrontendKind",
     "LayerVerdict",
     "Observation",
     "PageProbe",
