@@ -4,6 +4,8 @@ The page below is a Colab that drifted in a way none of the default layers knows
 is a <div> without role or label reading "Offline"/"Online", the dialog a <div> without role, its
 buttons <span>s, no ``colab.global.notebook``. The defaults see nothing; a user's TOML file (what the
 "When Colab changes" guide tells them to write) fixes the connection, the dialog and both clicks.
+A second page drifts in a way the default layers do read: a control three shadow roots down named
+only by aria-label/title, a native modal <dialog> whose content and buttons sit in nested shadow roots.
 """
 
 from __future__ import annotations
@@ -78,3 +80,42 @@ async def test_a_selectors_file_alone_fixes_it(page: Page, selectors_file: Path)
 
     await eventually(connected, what="the page reads Online")
     assert await page.evaluate("() => window.clicks") == [["Reconnect", True], ["pill", True]]
+
+
+DEEP = """<!doctype html><html><body>
+<x-shell></x-shell>
+<script>
+  window.clicks = [];
+  // Three open shadow levels down: a plain <button> named only by its aria-label and title.
+  const level = (host, html) => { const root = host.attachShadow({mode: 'open'}); root.innerHTML = html; return root; };
+  const a = level(document.querySelector('x-shell'), '<x-bar></x-bar>');
+  const b = level(a.querySelector('x-bar'), '<x-chip></x-chip>');
+  const c = level(b.querySelector('x-chip'), '<button aria-label="Reconnect" title="Connect to a new runtime">⟳</button>');
+  c.querySelector('button').addEventListener('click', (e) => window.clicks.push(['connect', e.isTrusted]));
+  // A native modal <dialog> whose whole content is two shadow levels inside it, plain buttons.
+  const dialog = document.createElement('dialog');
+  const surface = document.createElement('div');
+  const inner = level(surface, '<h2>Are you still there?</h2><x-actions></x-actions>');
+  const actions = level(inner.querySelector('x-actions'), '<button>Yes</button>');
+  actions.querySelector('button').addEventListener('click', (e) => {
+    window.clicks.push(['Yes', e.isTrusted]);
+    dialog.close();
+    dialog.remove();
+  });
+  dialog.append(surface);
+  document.body.append(dialog);
+  dialog.showModal();
+</script></body></html>"""
+
+
+async def test_the_default_layers_read_deep_shadow_roots_and_native_dialogs(page: Page) -> None:
+    """No tag the defaults name, no Colab model: the connection by accessible name/tooltip, the dialog by :modal."""
+    frontend = ColabFrontend(action_timeout=5)
+    await page.set_content(DEEP)
+    observation = await frontend.observe(page)
+    assert observation.dialogs == (Dialog.STILL_THERE,)
+    assert observation.connection is Connection.DISCONNECTED
+    await frontend.answer(page, Dialog.STILL_THERE, Action.YES)
+    assert (await frontend.observe(page)).dialogs == ()
+    await frontend.reconnect(page)
+    assert await page.evaluate("() => window.clicks") == [["Yes", True], ["connect", True]]
