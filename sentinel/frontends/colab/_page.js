@@ -4,8 +4,8 @@
 // page.evaluate and page.add_init_script. Colab's CSP has no 'unsafe-eval', so nothing here uses
 // eval/Function, and colab.py never uses wait_for_function: it polls with page.evaluate instead.
 //
-// It only reports raw facts (texts, flags). Python classifies them, so the regular expressions
-// that recognise dialogs live in one place (colab.py) and users can override them in TOML.
+// It only reports raw facts (texts, flags). Python classifies them (_classify.py), so the regular
+// expressions live in one place (_selectors.py) and users can override them in TOML.
 // `config.css` maps keys to CSS selector lists; "A >>> B" looks B up inside A's shadow root.
 // `config.texts` holds the few text patterns the page needs itself (to find controls by meaning).
 (config) => {
