@@ -153,7 +153,7 @@ async def run(runs: int, ui: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--ui", choices=("2022", "2023", "2025"), default="2025")
+    parser.add_argument("--ui", choices=("2022", "2023", "2025", "next"), default="2025")
     args = parser.parse_args()
     asyncio.run(run(args.runs, args.ui))
 
