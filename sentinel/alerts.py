@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from sentinel.notify import Level
 from sentinel.progress import format_duration
 from sentinel.session._state import BlockedReason, ErrorKind
+from sentinel.urls import mask_url
 
 if TYPE_CHECKING:
     from sentinel.config import Settings
@@ -60,6 +61,11 @@ class Alert:
     title: str
     body: str
     level: Level
+
+    def __post_init__(self) -> None:
+        # An error text can quote the notebook's URL, with a Jupyter server's ?token=: never sent.
+        object.__setattr__(self, "title", mask_url(self.title))
+        object.__setattr__(self, "body", mask_url(self.body))
 
 
 @dataclass(slots=True)

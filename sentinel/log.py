@@ -8,6 +8,8 @@ from typing import Literal
 
 import structlog
 
+from sentinel.urls import mask_url
+
 LogFormat = Literal["auto", "console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -18,6 +20,15 @@ _REDACTED_KEYS = frozenset({"cookie", "cookies", "token", "password", "authoriza
 def _redact(_: object, __: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
     for key in event_dict.keys() & _REDACTED_KEYS:
         event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def _mask_urls(_: object, __: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
+    # A notebook URL may carry its server's token (Jupyter's ?token=): masked in every value, the
+    # formatted traceback included (this runs after format_exc_info).
+    for key, value in event_dict.items():
+        if isinstance(value, str) and "token" in value.lower():
+            event_dict[key] = mask_url(value)
     return event_dict
 
 
@@ -43,6 +54,7 @@ def configure_logging(fmt: LogFormat = "auto", level: LogLevel = "info") -> None
             _redact,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            _mask_urls,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["check_url", "notebook_key"]
+__all__ = ["check_url", "mask_url", "notebook_key"]
+
+# A query parameter naming a token (Jupyter's ``?token=``, ``access_token=``, ...) and a URL's password.
+_TOKEN_PARAM = re.compile(r"(?i)([?&;][^=&#\s]*token[^=&#\s]*=)[^&#\s]*")
+_USERINFO = re.compile(r"(://[^/\s:@]+:)[^@/\s]+@")
+
+
+def mask_url(text: str) -> str:
+    """``text`` (a URL, or a message holding URLs) with every ``token=`` value and URL password as ``***``.
+
+    A Jupyter URL's ``?token=`` is a credential: every place that shows a notebook URL (logs, ``/status``,
+    the status page, ``/metrics``, notifications) shows it through this function.
+    """
+    return _USERINFO.sub(r"\1***@", _TOKEN_PARAM.sub(r"\1***", text))
 
 
 def check_url(url: str, schemes: tuple[str, ...], *, secret: bool = False) -> None:
@@ -38,11 +52,11 @@ def notebook_key(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"not a notebook URL ({exc}): {url!r}") from None
+        raise ValueError(f"not a notebook URL ({exc}): {mask_url(url)!r}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not a notebook URL (expected http:// or https://...): {url!r}")
+        raise ValueError(f"not a notebook URL (expected http:// or https://...): {mask_url(url)!r}")
     if port == 0:
-        raise ValueError(f"not a notebook URL (port 0): {url!r}")
+        raise ValueError(f"not a notebook URL (port 0): {mask_url(url)!r}")
     scheme = parts.scheme.lower()
     host = parts.hostname
     if ":" in host:

@@ -16,6 +16,8 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from sentinel.urls import mask_url
+
 # Page change -> daemon reaction spans ~10 ms (observer push) to seconds (safety poll).
 DETECTION_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -73,24 +75,24 @@ class Metrics:
 
     def add_notebook(self, url: str) -> None:
         """Create the notebook's series at zero, so rates and alerts see it from the start."""
-        self._reconnects.labels(notebook=url)
-        self._resumes.labels(notebook=url)
-        self._failures.labels(notebook=url).set(0)
+        self._reconnects.labels(notebook=mask_url(url))
+        self._resumes.labels(notebook=mask_url(url))
+        self._failures.labels(notebook=mask_url(url)).set(0)
         self._blocked.add(url)
 
     def reconnected(self, url: str) -> None:
         """A reconnect of ``url`` succeeded."""
-        self._reconnects.labels(notebook=url).inc()
+        self._reconnects.labels(notebook=mask_url(url)).inc()
 
     def resumed(self, url: str) -> None:
         """The resume cell of ``url`` was started."""
-        self._resumes.labels(notebook=url).inc()
+        self._resumes.labels(notebook=mask_url(url)).inc()
 
     def counted(self, url: str, counter: str) -> None:
         """A session counter of ``url`` went up (``crashes``, ``keepalives``, ...); reconnects and
         resumes have their own counters."""
         if counter not in ("reconnects", "resumes"):
-            self._events.labels(notebook=url, event=counter).inc()
+            self._events.labels(notebook=mask_url(url), event=counter).inc()
 
     def set_blocked(self, url: str, blocked: bool) -> None:
         """``url`` entered (True) or left (False) the blocked state; the time in between is counted
@@ -99,7 +101,7 @@ class Metrics:
 
     def set_consecutive_failures(self, url: str, count: int) -> None:
         """``url`` has failed to reconnect ``count`` times in a row."""
-        self._failures.labels(notebook=url).set(count)
+        self._failures.labels(notebook=mask_url(url)).set(count)
 
     def browser_restarted(self) -> None:
         """The browser was relaunched (crashed, killed, or recycled)."""
@@ -150,7 +152,7 @@ class _BlockedSeconds(Collector):
         now = self._clock()
         for url, done in sorted(self._done.items()):
             ongoing = now - self._since[url] if url in self._since else 0.0
-            family.add_metric([url], done + ongoing)
+            family.add_metric([mask_url(url)], done + ongoing)
         yield family
 
 

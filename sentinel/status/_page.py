@@ -8,7 +8,6 @@ few seconds, swaps the parts marked ``data-live``, and reloads each notebook's s
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -17,17 +16,13 @@ from typing import Any, Final
 
 from sentinel.progress import format_duration
 from sentinel.status._snapshot import NotebookStatus, StatusSnapshot
+from sentinel.urls import mask_url
 
 # Seconds between the page's refreshes of itself, and of each screenshot.
 PAGE_REFRESH: Final = 5.0
 SHOT_REFRESH: Final = 10.0
 # Timeline entries shown per notebook (the daemon keeps more).
 TIMELINE_SHOWN: Final = 8
-
-# A query parameter whose name holds "token" (token=, access_token=, ...): its value is hidden.
-_TOKEN_PARAM = re.compile(r"(?i)([?&;][^=&#\s]*token[^=&#\s]*=)[^&#\s]*")
-# user:password@ in a URL: the password is hidden.
-_USERINFO = re.compile(r"(://[^/\s:@]+:)[^@/\s]+@")
 
 # State -> (colour, what it means for a person); unknown states are grey.
 STATE_COLOURS: Final[Mapping[str, str]] = {
@@ -47,8 +42,8 @@ _GREY: Final = "#6e7781"
 
 
 def mask_secrets(text: str) -> str:
-    """``text`` with every ``token=`` query value and URL password replaced by ``***``."""
-    return _USERINFO.sub(r"\1***@", _TOKEN_PARAM.sub(r"\1***", text))
+    """``text`` with every ``token=`` query value and URL password replaced by ``***`` (:func:`~sentinel.urls.mask_url`)."""
+    return mask_url(text)
 
 
 class ProgressRates:

@@ -11,6 +11,7 @@ from typing import Any
 from sentinel import __version__
 from sentinel.alerts import notebook_name
 from sentinel.timeline import TimelineEntry
+from sentinel.urls import mask_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +66,13 @@ class NotebookStatus:
     def to_json(self) -> dict[str, Any]:
         """The JSON object of ``/status``'s ``notebooks`` list."""
         return {
-            "url": self.url,
+            "url": mask_url(self.url),
             "state": self.state_name,
             "since": _iso(self.since),
             "reconnects": self.reconnects,
             "resumes": self.resumes,
             "blocked_reason": self.blocked_reason,
-            "last_error": self.last_error,
+            "last_error": mask_url(self.last_error) if self.last_error else self.last_error,
             "progress": self.progress,
             "name": self.display_name,
             "crashes": self.crashes,
