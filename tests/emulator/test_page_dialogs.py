@@ -363,7 +363,8 @@ async def test_recaptcha_dialog_is_dismissed_through_its_mwc_button(
     """`body > colab-recaptcha-dialog` holds mwc-dialog + mwc-button (#button); the checkbox only logs."""
     await open_page(page, emu, ui=ui)
     since = time.time()
-    await emu.inject(NB, "captcha")
+    # The inline anchor (the anchor iframe like Google's is tested in tests/emulator/test_faults.py).
+    await emu.inject(NB, "captcha", iframe=False)
     host = page.locator("body > colab-recaptcha-dialog")
     await expect(host).to_have_count(1)
     shape = await page.evaluate(
