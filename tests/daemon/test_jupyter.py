@@ -17,6 +17,7 @@ from sentinel.daemon import Daemon
 from sentinel.session import BlockedReason, Session, SessionState
 from tests._eventually import consistently, eventually
 from tests._jupyter import RESUMING, TOKEN, JupyterServer
+from tests._sink import serve_sink
 from tests.daemon.conftest import running_daemon
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.slow]
@@ -118,16 +119,38 @@ async def test_daemon_restart_does_not_resume_the_same_kernel_again(
 
 
 async def test_wrong_token_blocks_signed_out_without_typing(jupyter: JupyterServer, tmp_path: Path) -> None:
-    """A wrong token lands on the login page: blocked (signed out), and the login form is never posted."""
-    async with running_daemon([jupyter.url("/lab/tree/x.ipynb", token="wrong")], tmp_path) as daemon:
-        session = _session(daemon)
-        await eventually(
-            lambda: session.blocked_reason is BlockedReason.SIGNED_OUT, timeout=60, what=lambda: session.state
-        )
-        assert session.state is SessionState.BLOCKED
-        await consistently(lambda: session.state is SessionState.BLOCKED, duration=3)
+    """A wrong token lands on the login page: blocked (signed out), one notification without the token,
+    and the login form is never posted.
+    """
+    async with serve_sink() as sink:
+        url = jupyter.url("/lab/tree/x.ipynb", token="wrong-token-value")
+        async with running_daemon([url], tmp_path, notify=(sink.url(),)) as daemon:
+            session = _session(daemon)
+            await eventually(
+                lambda: session.blocked_reason is BlockedReason.SIGNED_OUT,
+                timeout=60,
+                what=lambda: session.state,
+            )
+            assert session.state is SessionState.BLOCKED
+            await eventually(lambda: len(sink.received) >= 1, timeout=30)
+            await consistently(lambda: session.state is SessionState.BLOCKED, duration=3)
+            assert len(sink.received) == 1, sink.titles()
+            assert "wrong-token-value" not in repr(sink.received)
     assert "POST /login" not in jupyter.log.read_text()
     assert jupyter.runs() == []
+
+
+async def test_server_not_up_yet_when_sentinel_starts(tmp_path: Path) -> None:
+    """sentinel starts before the server: it retries, and resumes once when the server comes up."""
+    server = JupyterServer(tmp_path / "server")
+    server.write("x.ipynb", RESUMING)
+    async with running_daemon([server.url("/lab/tree/x.ipynb")], tmp_path) as daemon:
+        await eventually(lambda: _session(daemon).state is SessionState.UNREACHABLE, timeout=30)
+        async with server:
+            await eventually(
+                lambda: len(server.runs()) == 1, timeout=120, what=lambda: _session(daemon).state
+            )
+            await consistently(lambda: len(server.runs()) == 1, duration=4)
 
 
 async def test_server_restart_on_the_same_port_recovers(jupyter: JupyterServer, tmp_path: Path) -> None:
