@@ -102,8 +102,10 @@ class App {
     this.installIdleInput();
     document.addEventListener('keydown', (event) => this.onKeydown(event));
     this.installApi();
-    // ?gemini=1: the Gemini side panel is open, generating (its "Stop generating" interrupts, #5903).
-    if (new URLSearchParams(window.location.search).has('gemini')) showGeminiPanel(() => this.interrupt());
+    // ?gemini=1: the Gemini side panel is open, generating (its "Stop generating" interrupts, #5903);
+    // ?gemini=sheet: the same panel as a side sheet (role=dialog) whose reply quotes Colab's prompts.
+    const gemini = new URLSearchParams(window.location.search).get('gemini');
+    if (gemini !== null) showGeminiPanel(() => this.interrupt(), { sheet: gemini === 'sheet' });
 
     this.socket = new RuntimeSocket(boot.wsUrl, this.ui, {
       onMessage: (message) => this.onMessage(message),

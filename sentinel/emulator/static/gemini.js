@@ -1,6 +1,7 @@
 // The Gemini side panel (`colab-gemini-panel`, role=complementary, aria-label "Gemini"), open with a
 // reply being generated. Its "Stop generating" button also interrupts the running cell, as Colab's
-// does (googlecolab/colabtools#5903: KeyboardInterrupt in the training cell). Open it with `?gemini=1`.
+// does (googlecolab/colabtools#5903: KeyboardInterrupt in the training cell). Open it with `?gemini=1`
+// (`?gemini=sheet`: a side sheet, role=dialog, whose reply quotes "Are you still there?").
 //
 // Events: `click` target `gemini:stop-generating` (then the interrupt), and `panel.pointer`
 // {panel: 'gemini', input} when the mouse enters or moves over the panel (at most one a second):
@@ -43,7 +44,13 @@ export class ColabGeminiPanel extends HTMLElement {
   }
 
   connectedCallback() {
-    this.setAttribute('role', 'complementary');
+    // As a side sheet it is a (non-modal) dialog, and its reply quotes Colab's own prompts: a daemon
+    // that took it for one of Colab's dialogs would press "Yes" inside the AI panel.
+    this.setAttribute('role', this.sheet ? 'dialog' : 'complementary');
+    if (this.sheet) {
+      this.shadowRoot.querySelector('.reply').textContent =
+        'Colab may ask "Are you still there?" or say "Runtime disconnected"; answer Yes to keep your session';
+    }
     this.setAttribute('aria-label', 'Gemini');
   }
 
@@ -57,11 +64,12 @@ export class ColabGeminiPanel extends HTMLElement {
 
 if (!customElements.get('colab-gemini-panel')) customElements.define('colab-gemini-panel', ColabGeminiPanel);
 
-/** Opens the Gemini panel (once); ``interrupt`` is what "Stop generating" also does to the notebook. */
-export function showGeminiPanel(interrupt) {
+/** Opens the Gemini panel (once); ``interrupt`` is what "Stop generating" also does; ``sheet``: role=dialog. */
+export function showGeminiPanel(interrupt, { sheet = false } = {}) {
   if (document.querySelector('colab-gemini-panel')) return;
   const panel = document.createElement('colab-gemini-panel');
   panel.onStop = interrupt;
+  panel.sheet = sheet;
   document.body.append(panel);
   events.report('panel.shown', { panel: 'gemini' });
 }

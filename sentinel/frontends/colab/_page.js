@@ -262,7 +262,8 @@
   // native <dialog> opened with showModal(), role=dialog/alertdialog, aria-modal), in every open
   // shadow root; the captcha host and what it holds are the captcha's, not dialogs.
   function openDialogs(roots) {
-    const captchaSelectors = (css.captcha || []).map((s) => s.split(">>>")[0].trim());
+    // (and AI panels': a Gemini side sheet quoting "Are you still there?" is never answered)
+    const captchaSelectors = [...(css.captcha || []), ...(css.ai_panel || [])].map((s) => s.split(">>>")[0].trim());
     const found = [...q("dialog", roots), ...q("dialog_semantic", roots)];
     const open = [...new Set(found)].filter((el) => !composedMatches(el, captchaSelectors) && rendered(el));
     return outermost(open);

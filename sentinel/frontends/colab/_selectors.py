@@ -51,6 +51,9 @@ DEFAULT_SELECTORS: Final = SelectorSet(
         ),
         # 3.3: the reCAPTCHA host; nothing inside it is ever clicked.
         "captcha": ("colab-recaptcha-dialog",),
+        # AI panels (Gemini): nothing inside is a dialog sentinel answers, nor a place for its mouse;
+        # their "Stop generating" interrupts the running cell (colabtools#5903). Tag unverified.
+        "ai_panel": ("colab-gemini-panel", '[aria-label*="Gemini" i]'),
         "dialog_button": (
             "md-text-button",
             "md-filled-button",
