@@ -11,6 +11,7 @@ import errno
 import io
 import os
 import sys
+from typing import Any
 
 from typing_extensions import override
 
@@ -51,19 +52,19 @@ def install() -> None:
         if fd != 1:
             os.dup2(fd, 1)
             os.close(fd)
-        buffer: io.BufferedWriter = io.BufferedWriter(io.FileIO(1, "w", closefd=False))
+        buffer: Any = io.BufferedWriter(io.FileIO(1, "w", closefd=False))
         encoding, errors, line_buffering = "utf-8", "strict", False
-    elif (
-        sys.stdout is sys.__stdout__
-        and isinstance(sys.stdout, io.TextIOWrapper)
-        and isinstance(sys.stdout.buffer, io.BufferedWriter)
-    ):
+    elif sys.stdout is sys.__stdout__ and isinstance(sys.stdout, io.TextIOWrapper):
+        # A BufferedWriter, or a bare FileIO under PYTHONUNBUFFERED / python -u.
         buffer = sys.stdout.buffer
         encoding, errors = sys.stdout.encoding, sys.stdout.errors or "strict"
         line_buffering = sys.stdout.line_buffering
     else:
         return
-    _guard = _GuardedStdout(buffer, encoding=encoding, errors=errors, line_buffering=line_buffering)
+    write_through = getattr(sys.stdout, "write_through", False)
+    _guard = _GuardedStdout(
+        buffer, encoding=encoding, errors=errors, line_buffering=line_buffering, write_through=write_through
+    )
     sys.stdout = _guard
 
 

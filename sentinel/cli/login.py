@@ -87,8 +87,17 @@ def login(
     settings = settings_from(
         ctx, profile=profile, browser_path=browser_path, channel=channel, xvfb=xvfb, vnc_port=vnc_port
     )
+    from sentinel.browser import check_profile_unlocked, prepare_profile
     from sentinel.config import display_available
+    from sentinel.urls import check_url
 
+    # Bad input ends here, in one line, before any display, browser or message starts.
+    try:
+        check_url(url, ("http", "https"))
+    except ValueError as exc:
+        raise UsageError(f"--url: {exc}") from None
+    prepare_profile(settings.profile)
+    check_profile_unlocked(settings.profile)
     virtual = _needs_virtual_display(settings, vnc=vnc, display=display_available())
     with ExitStack() as stack:
         env: Mapping[str, str] | None = None
