@@ -12,7 +12,7 @@ from playwright.async_api import Page
 from sentinel.frontends import Connection, Dialog, Observation, Signal, detect_frontend, make_frontends
 from sentinel.frontends.jupyterlab import JupyterLabFrontend
 from tests._eventually import consistently, eventually
-from tests._jupyter import RESUMING, JupyterServer
+from tests._jupyter import RESUMING, TOKEN, JupyterServer
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.slow]
 
@@ -163,3 +163,22 @@ async def test_keepalive_changes_nothing(jupyter: JupyterServer, page: Page, tmp
     assert obs.connection is Connection.CONNECTED and not obs.busy
     assert len(jupyter.runs()) == runs
     assert json.loads((jupyter.root / "lab.ipynb").read_text())["cells"] == json.loads(before)["cells"]
+
+
+async def test_probe_and_debug_bundle_read_the_page_without_the_token(
+    jupyter: JupyterServer, page: Page, tmp_path: Path
+) -> None:
+    """``sentinel doctor``'s probe sees both witnesses agree; a debug bundle holds no token (0600 files)."""
+    frontend = JupyterLabFrontend()
+    await _open(frontend, page, jupyter.url("/lab/tree/lab.ipynb"))
+    await _connected(frontend, page)
+    probe = await frontend.probe(page)
+    assert probe.observation.connection is Connection.CONNECTED
+    assert [layer.connection for layer in probe.layers] == [Connection.CONNECTED, Connection.CONNECTED]
+    assert {r.key: r.count for r in probe.selectors}["kernel_name"] >= 1
+    assert TOKEN not in probe.url
+    bundle = await frontend.debug_bundle(page, tmp_path / "bundles")
+    for name in ("page.png", "dom.html", "facts.json"):
+        path = bundle / name
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert TOKEN.encode() not in (bundle / "dom.html").read_bytes() + (bundle / "facts.json").read_bytes()

@@ -87,6 +87,19 @@ def connection_of(  # noqa: PLR0911 - one return per witnessed case reads best
     return Connection.CONNECTING
 
 
+def page_connection(facts: Mapping[str, Any], selectors: SelectorSet) -> Connection | None:
+    """The page's own witness alone (the toolbar's kernel name and execution indicator), for ``doctor``."""
+    if not facts.get("panel"):
+        return None
+    indicator = str(facts.get("indicator") or "")
+    no_kernel = bool(selectors.text("no_kernel").search(str(facts.get("kernel_name") or "")))
+    if selectors.text("indicator_disconnected").search(indicator):
+        return Connection.DISCONNECTED
+    if no_kernel or selectors.text("indicator_connecting").search(indicator):
+        return Connection.CONNECTING
+    return Connection.CONNECTED if indicator in ("idle", "busy") else None
+
+
 def classify(facts: Mapping[str, Any], selectors: SelectorSet) -> Observation:
     """One Observation from the page's facts."""
     if facts.get("login"):

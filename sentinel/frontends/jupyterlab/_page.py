@@ -47,7 +47,7 @@ from sentinel.frontends.base import (
     SignalKind,
     check_action,
 )
-from sentinel.frontends.jupyterlab._classify import busy_of, changes, classify, connection_of, kernel_of
+from sentinel.frontends.jupyterlab._classify import busy_of, changes, classify, kernel_of, page_connection
 from sentinel.frontends.jupyterlab._selectors import DEFAULT_SELECTORS
 from sentinel.frontends.selectors import SelectorSet
 
@@ -417,7 +417,7 @@ class JupyterLabFrontend(Frontend):
         layers = (
             LayerVerdict(
                 "kernel name and execution indicator",
-                connection_of({**facts, "rest": {}, "sockets": {}}, self.selectors, observation.dialogs),
+                page_connection(facts, self.selectors),
                 f"{facts.get('kernel_name')!r}, indicator {facts.get('indicator')!r}",
             ),
             LayerVerdict(
