@@ -13,10 +13,11 @@ import pytest
 from playwright.async_api import BrowserType
 
 from sentinel.alerts import notebook_name
-from sentinel.config import load_settings, notebook_key
+from sentinel.config import load_settings
 from sentinel.emulator.testing import EmulatorServer
 from sentinel.frontends import detect_frontend, make_frontends
 from sentinel.frontends.base import Connection
+from sentinel.urls import notebook_key
 
 
 @pytest.mark.parametrize(
