@@ -35,7 +35,8 @@ from pydantic_settings import (
 
 from sentinel.errors import ConfigError
 from sentinel.log import LogFormat, LogLevel
-from sentinel.urls import check_url, notebook_key
+from sentinel.urls import check_url
+from sentinel.urls import notebook_key as notebook_key  # noqa: PLC0414 - re-exported (sentinel.config.notebook_key)
 
 DEFAULT_RESUME_MARKER = "# sentinel: resume"
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(?P<port>\d{1,5})$")
