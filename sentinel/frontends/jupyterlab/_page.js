@@ -198,7 +198,10 @@
       }
     };
     const start = () => {
-      new MutationObserver(() => { report(); }).observe(document.documentElement, {
+      // JupyterLab mutates its DOM often (editors, toolbars): coalesce a burst into one report.
+      let pending = null;
+      const soon = () => { if (pending === null) pending = setTimeout(() => { pending = null; report(); }, 50); };
+      new MutationObserver(soon).observe(document.documentElement, {
         subtree: true, childList: true, attributes: true, characterData: true,
         attributeFilter: ['data-status', 'aria-label', 'class', 'open'],
       });
