@@ -43,7 +43,8 @@ def notebook_key(url: str) -> str:
     """``url`` checked as a notebook URL and normalised, so one notebook given twice is seen as one.
 
     Scheme and host are lower-cased, a default port and the fragment (Colab's ``#scrollTo=...``)
-    dropped, and a trailing slash removed.
+    dropped, and a trailing slash removed; a fragment's ``fileId=`` (the old ``/notebook#fileId=ID``
+    form names the notebook there) is kept.
 
     Raises:
         ValueError: not an ``http(s)://host/...`` URL, or its port is not a number in 1-65535.
@@ -63,4 +64,5 @@ def notebook_key(url: str) -> str:
         host = f"[{host}]"
     if port is not None and port != {"http": 80, "https": 443}[scheme]:
         host = f"{host}:{port}"
-    return urlunsplit((scheme, host, parts.path.rstrip("/") or "/", parts.query, ""))
+    file_id = next((p for p in parts.fragment.split("&") if p.startswith("fileId=")), "")
+    return urlunsplit((scheme, host, parts.path.rstrip("/") or "/", parts.query, file_id))
