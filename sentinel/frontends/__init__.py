@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from sentinel.errors import FrontendError
+from sentinel.errors import ConfigError, FrontendError
 from sentinel.frontends.base import (
     ALLOWED_ACTIONS,
     HUMAN_ONLY,
@@ -56,11 +56,26 @@ def make_frontends(kind: FrontendKind, selectors: Path | None = None) -> tuple[F
     """The frontends to use for ``--frontend kind``: one for a name, all of them for ``auto``.
 
     Raises:
-        ConfigError: the selectors file is unreadable or names an unknown key.
+        ConfigError: the selectors file is unreadable, or names a key the frontend (for ``auto``: every
+            frontend) does not have.
     """
-    if kind == "auto":
-        return tuple(factory(selectors) for factory in FRONTENDS.values())
-    return (FRONTENDS[kind](selectors),)
+    if kind != "auto":
+        return (FRONTENDS[kind](selectors),)
+    if selectors is None:
+        return tuple(factory(None) for factory in FRONTENDS.values())
+    # A selectors file is written for one frontend (its keys are that frontend's): the frontends it
+    # does not fit keep their defaults; one that fits none is an error (the first frontend's).
+    built: list[Frontend] = []
+    errors: list[ConfigError] = []
+    for factory in FRONTENDS.values():
+        try:
+            built.append(factory(selectors))
+        except ConfigError as exc:
+            errors.append(exc)
+            built.append(factory(None))
+    if len(errors) == len(FRONTENDS):
+        raise errors[0]
+    return tuple(built)
 
 
 async def detect_frontend(

@@ -241,7 +241,7 @@ async def test_not_a_notebook(emu: EmulatorServer, tmp_path: Path) -> None:
     report = _report(out, err)
     assert code == 1
     assert report["frontend"] is None
-    assert report["problems"] == ["no frontend recognised the page (tried: colab)"]
+    assert report["problems"] == ["no frontend recognised the page (tried: colab, jupyterlab)"]
     assert report["next_action"] is None
     _assert_private_bundle(report, tmp_path / "state")
     code, out, err = await _run(tmp_path, emu.base_url + "/", "--settle", "0")
