@@ -30,7 +30,6 @@ log = structlog.get_logger(__name__)
 DEFAULT_TIMEOUT: Final = 30.0
 
 
-
 class Level(StrEnum):
     """How loud a notification is. The values are apprise's notify types (icons, colours, priorities)."""
 
