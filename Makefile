@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both bootstrap .venv first.
-.PHONY: demo test lint bench clean image
+.PHONY: demo test test-jupyter lint bench clean image
 
 demo:
 	@scripts/bootstrap.sh
@@ -9,7 +9,13 @@ demo:
 # about 5 min instead of 8 on 2 cores. Most of the suite waits on Chromium and kernels.
 test:
 	@scripts/bootstrap.sh --with-test
-	.venv/bin/python -m pytest -n 2 --dist loadfile -m "not docker"
+	.venv/bin/python -m pytest -n 2 --dist loadfile -m "not docker and not jupyter"
+
+# Against real servers started by the tests: a JupyterLab (about 3 min on 2 cores). CI runs it after
+# `make test`; the image's tests (marker docker) need an engine and run last (.ci/run).
+test-jupyter:
+	@scripts/bootstrap.sh --with-test
+	.venv/bin/python -m pytest -n 2 --dist loadfile -m jupyter
 
 lint:
 	@scripts/bootstrap.sh --with-test

@@ -96,7 +96,10 @@ def login(
         check_url(url, ("http", "https"))
     except ValueError as exc:
         raise UsageError(f"--url: {exc}") from None
-    # (--vnc with --xvfb never, or no display and no way to make one, is refused here too.)
+    # An existing profile that is not ours is refused first; then the display (--vnc with --xvfb
+    # never, or no display and no way to make one); only then is a missing profile created.
+    if settings.profile.exists():
+        prepare_profile(settings.profile)
     virtual = _needs_virtual_display(settings, vnc=vnc, display=display_available())
     prepare_profile(settings.profile)
     check_profile_unlocked(settings.profile)
