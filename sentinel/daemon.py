@@ -10,7 +10,7 @@ Who does what:
 * :class:`~sentinel.browser.BrowserHost` owns the browser (relaunched when it dies) and
   :class:`~sentinel.browser.BrowserTab` one notebook's page in it;
 * :class:`~sentinel.session.Session` (one per notebook) holds the policy;
-* :class:`~sentinel.notify.AlertPolicy` decides what a human hears, :class:`~sentinel.status.StatusServer`
+* :class:`~sentinel.alerts.AlertPolicy` decides what a human hears, :class:`~sentinel.status.StatusServer`
   what they can look up, :class:`~sentinel.progress.ProgressReader` how far training got;
 * the daemon only wires them together and supervises.
 """
