@@ -99,6 +99,13 @@ async def open_notebook(frontend: ColabFrontend, page: Page, emu: EmulatorServer
     await frontend.install(page, signals)
     await page.goto(emu.notebook_url(NB, **query))
     await signals.wait(lambda s: s.observation.connection is not Connection.UNKNOWN)
+
+    # A fault the emulator pushes (still_there, captcha) reaches only pages whose socket is open:
+    # on a busy machine the first report can come before it.
+    async def socket_open() -> bool:
+        return int((await emu.state(NB))["clients"]) >= 1
+
+    await eventually(socket_open, timeout=15, what="the page's socket to the emulator is open")
     return signals
 
 
