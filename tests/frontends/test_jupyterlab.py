@@ -172,9 +172,15 @@ async def test_probe_and_debug_bundle_read_the_page_without_the_token(
     frontend = JupyterLabFrontend()
     await _open(frontend, page, jupyter.url("/lab/tree/lab.ipynb"))
     await _connected(frontend, page)
+
+    # The server's witness is read every 2 s: right after connecting it may still say connecting.
+    async def both_agree() -> bool:
+        probe = await frontend.probe(page)
+        return [layer.connection for layer in probe.layers] == [Connection.CONNECTED, Connection.CONNECTED]
+
+    await eventually(both_agree, timeout=15, what="both witnesses say connected")
     probe = await frontend.probe(page)
     assert probe.observation.connection is Connection.CONNECTED
-    assert [layer.connection for layer in probe.layers] == [Connection.CONNECTED, Connection.CONNECTED]
     assert {r.key: r.count for r in probe.selectors}["kernel_name"] >= 1
     assert TOKEN not in probe.url
     bundle = await frontend.debug_bundle(page, tmp_path / "bundles")
