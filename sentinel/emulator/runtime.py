@@ -112,6 +112,9 @@ class Runtime:
         self._pgid: int | None = None
         self._log_file: Any = None
         self._killed = False
+        # start, restart, kill and destroy run one at a time: a destroy that overlapped a restart's
+        # start used to drop the new kernel manager mid-start, leaving its kernel running unowned.
+        self._lifecycle = asyncio.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -143,6 +146,10 @@ class Runtime:
 
     async def start(self) -> None:
         """Start the kernel process and wait until it answers; raises TimeoutError if it does not."""
+        async with self._lifecycle:
+            await self._start()
+
+    async def _start(self) -> None:
         self.content_dir.mkdir(parents=True, exist_ok=True)
         self._work_dir.mkdir(parents=True, exist_ok=True)
         # IPC sockets instead of TCP: no ports to race for and no "unencrypted TCP" warning.
@@ -155,7 +162,9 @@ class Runtime:
         if isinstance(km.provisioner, LocalProvisioner):
             self._pgid = km.provisioner.pgid
         self._kc = km.client()
-        self._kc.start_channels()
+        # No heartbeat channel: is_alive() asks the process itself, and the heartbeat is a thread per
+        # runtime that pings every second and raises in its thread when the zmq context goes away.
+        self._kc.start_channels(hb=False)
         try:
             await self._kc.wait_for_ready(timeout=KERNEL_START_TIMEOUT)
         except RuntimeError as exc:
@@ -221,17 +230,20 @@ class Runtime:
 
     async def restart(self) -> None:
         """Restart the Python process ("Restart session"): same id and /content, fresh interpreter."""
-        await self._stop()
-        self._killed = False
-        await self.start()
+        async with self._lifecycle:
+            await self._stop()
+            self._killed = False
+            await self._start()
 
     async def kill(self) -> None:
         """Kill the kernel's whole process group with SIGKILL (as the OOM killer or a VM recycle would)."""
-        await self._stop()
+        async with self._lifecycle:
+            await self._stop()
 
     async def destroy(self) -> None:
         """Kill the kernel and delete the runtime's /content (the VM is gone); the Drive folder stays."""
-        await self._stop()
+        async with self._lifecycle:
+            await self._stop()
         # rmtree unlinks the MyDrive symlink without following it, so Drive files survive.
         await asyncio.to_thread(shutil.rmtree, self.content_dir, True)
         await asyncio.to_thread(shutil.rmtree, self._work_dir, True)

@@ -6,10 +6,13 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import time
+from pathlib import Path
 
 from playwright.async_api import Page, expect
 
+from sentinel.emulator.runtime import Runtime
 from sentinel.emulator.testing import EmulatorServer
 from tests._eventually import consistently, eventually
 from tests.emulator._browser import open_notebook, output, run_cell, set_cell_text
@@ -339,3 +342,43 @@ async def test_a_closed_emulator_starts_no_kernel() -> None:
     await hub.connect(gpu=False)
     assert hub.runtime is None
     assert hub.snapshot()["runtime"] is None
+
+
+def _kernels_of(runtime_id: str) -> list[int]:
+    """The live (not zombie) processes whose environment names ``runtime_id``: its kernels."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if f"SENTINEL_RUNTIME_ID={runtime_id}".encode() in environ and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+async def test_a_destroy_that_overlaps_a_restart_leaves_no_kernel_and_no_thread(tmp_path: Path) -> None:
+    """Restart and destroy of one runtime at once: the destroy comes second, so no kernel and no channel thread stays."""
+    runtime_id = f"overlap-{os.getpid()}-{time.monotonic_ns()}"
+    runtime = Runtime(
+        runtime_id,
+        content_dir=tmp_path / "c",
+        work_dir=tmp_path / "k",
+        emulator_url="http://127.0.0.1:9",
+        gpu=False,
+    )
+    threads = set(threading.enumerate())
+    await runtime.start()
+    assert _kernels_of(runtime_id) == [runtime.pid]
+    await asyncio.gather(runtime.restart(), runtime.destroy())
+    assert runtime.pid is None
+    assert _kernels_of(runtime_id) == []
+    # Only the loop's executor (asyncio_N, which removed /content) may have started since.
+    assert [
+        t.name for t in threading.enumerate() if t not in threads and not t.name.startswith("asyncio_")
+    ] == []
