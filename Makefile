@@ -9,7 +9,7 @@ demo:
 # about 5 min instead of 8 on 2 cores. Most of the suite waits on Chromium and kernels.
 test:
 	@scripts/bootstrap.sh --with-test
-	.venv/bin/python -m pytest -n 2 --dist loadfile -m "not docker and not jupyter"
+	.venv/bin/python -m pytest -n 2 --dist loadfile -m "not docker and not jupyter" --durations=15
 
 # Against real servers started by the tests: a JupyterLab (about 3 min on 2 cores). CI runs it after
 # `make test`; the image's tests (marker docker) need an engine and run last (.ci/run).
