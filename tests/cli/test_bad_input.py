@@ -1,8 +1,10 @@
 """Every bad input gets one line on stderr (``sentinel: error: ...``), exit 2, and harms nothing.
 
-The table below is run as real processes (``python -m sentinel ...``), eight at a time, each in a
-folder of its own that is also its working directory (so the default ``profiles/default`` and
-``state`` would show up there). For every case: the exit code; exactly one stderr line and it starts
+The table below is run as real processes, each in a folder of its own that is also its working
+directory (so the default ``profiles/default`` and ``state`` would show up there): forked from one
+interpreter that imported the CLI once (tests/cli/_forkcli.py), except the cases about a stdout that
+cannot be written, which are fresh ``python -m sentinel`` processes because the interpreter's own
+exit is what they test. For every case: the exit code; exactly one stderr line and it starts
 with ``sentinel: error:``; no traceback; the text that names the problem; and the case's folder is
 exactly as it was (nothing created, nothing chmod'ed), unless the case says it may create.
 
@@ -15,7 +17,9 @@ No case starts a browser, except ``--browser-path /bin/true`` (it exits at once)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import signal
 import stat
 import sys
 from collections.abc import Mapping
@@ -31,7 +35,8 @@ V = "https://colab.research.google.com/drive/1AbC"
 TEXT = str(next(iter(DEFAULT_SELECTORS.texts)))
 DIALOG = str(next(iter(DEFAULT_SELECTORS.dialogs)))
 ROOT = os.geteuid() == 0
-PARALLEL = 8
+REPO = Path(__file__).resolve().parents[2]
+PARALLEL = os.cpu_count() or 2
 # A directory entry in `files`: a mode (int) or a mode and an owner uid.
 Dir = int | tuple[int, int]
 
@@ -514,22 +519,73 @@ async def _run(case: Case, folder: Path) -> Result:
     return Result(proc.returncode, err.decode(errors="replace"), before, _tree(folder))
 
 
+async def _run_forked(cases: list[tuple[Case, Path]]) -> dict[str, Result]:
+    """``cases`` (each folder prepared) through one fork server; a result per case id."""
+    before = {case.id: _tree(folder) for case, folder in cases}
+    server = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "tests.cli._forkcli", str(PARALLEL)),
+        cwd=REPO,
+        env=_environment(Case("", (), ""), Path()),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    requests = "".join(
+        json.dumps(
+            {
+                "id": case.id,
+                "argv": [_fill(arg, folder) for arg in case.args],
+                "cwd": str(folder),
+                "env": _environment(case, folder),
+                "out": str(folder.parent / f"{folder.name}.out"),
+                "err": str(folder.parent / f"{folder.name}.err"),
+            }
+        )
+        + "\n"
+        for case, folder in cases
+    )
+    try:
+        out, _ = await asyncio.wait_for(server.communicate(requests.encode()), 300)
+    except TimeoutError:
+        os.killpg(server.pid, signal.SIGKILL)
+        await server.wait()
+        raise
+    codes = {item["id"]: item["code"] for item in map(json.loads, out.decode().splitlines())}
+    return {
+        case.id: Result(
+            codes.get(case.id),
+            (folder.parent / f"{folder.name}.err").read_text(errors="replace"),
+            before[case.id],
+            _tree(folder),
+        )
+        for case, folder in cases
+    }
+
+
 @pytest.fixture(scope="module")
 async def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
-    """Every case's result, the table run PARALLEL processes at a time."""
+    """Every case's result: the stdout cases as fresh interpreters, the rest forked, PARALLEL at a time."""
     base = tmp_path_factory.mktemp("bad-input")
     gate = asyncio.Semaphore(PARALLEL)
 
-    async def one(index: int, case: Case) -> tuple[str, Result]:
+    async def fresh(index: int, case: Case) -> tuple[str, Result]:
         async with gate:
             return case.id, await _run(case, base / f"{index:03d}")
 
-    done = await asyncio.gather(*(one(i, case) for i, case in enumerate(CASES)))
+    forked = []
+    for index, case in enumerate(CASES):
+        if case.stdout == "pipe":
+            _prepare(case, base / f"{index:03d}")
+            forked.append((case, base / f"{index:03d}"))
+    done = dict(
+        await asyncio.gather(*(fresh(i, case) for i, case in enumerate(CASES) if case.stdout != "pipe"))
+    )
+    done.update(await _run_forked(forked))
     # Folders owned by another user are handed back, so that pytest can remove them.
     for entry in base.rglob("*"):
         if not entry.is_symlink() and entry.lstat().st_uid != os.geteuid():
             os.chown(entry, os.geteuid(), -1)
-    return dict(done)
+    return done
 
 
 def test_the_table_is_big_and_its_ids_unique() -> None:
