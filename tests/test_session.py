@@ -398,9 +398,9 @@ class TestStartUpAndResume:
         assert h.session.state is S.CONNECTED
 
     async def test_busy_runtime_at_start_up_is_left_alone(
-        self, make: Callable[..., Harness], store: StateStore
+        self, make: Callable[..., Harness], store: StateStore, clock: FakeClock
     ) -> None:
-        """A runtime already working when the daemon starts is adopted: no resume, now or after a restart."""
+        """A runtime still working ``adopt_after`` after the daemon starts is adopted: no resume, now or after a restart."""
 
         def working() -> FakeNotebook:
             nb = training_notebook()
@@ -410,6 +410,9 @@ class TestStartUpAndResume:
         h = make(notebook=working)
         await h.start()
         await h.step(2)
+        assert not store.was_resumed(URL, "rt-busy"), "adopted before it had been busy adopt_after"
+        clock.advance(FAST.adopt_after)
+        await h.step()
         assert h.session.state is S.CONNECTED
         assert h.nb.runs == []
         assert store.was_resumed(URL, "rt-busy")
@@ -417,6 +420,25 @@ class TestStartUpAndResume:
         await h.nb.finish_cells()
         await h.step(2)
         assert h.nb.runs == []
+
+    async def test_a_runtime_busy_only_while_it_starts_is_resumed(
+        self, make: Callable[..., Harness], store: StateStore
+    ) -> None:
+        """Busy at first sight, idle at the next report (a fresh kernel's handshake): fresh, resumed once."""
+
+        def starting() -> FakeNotebook:
+            nb = training_notebook()
+            nb.connection, nb.runtime_id, nb.busy = Connection.CONNECTED, "rt-new", True
+            return nb
+
+        h = make(notebook=starting)
+        await h.start()
+        await h.step()
+        assert h.nb.runs == []
+        h.nb.busy = False
+        await h.step(2)
+        assert h.nb.runs == ["resume"]
+        assert store.was_resumed(URL, "rt-new")
 
     async def test_idle_runtime_at_start_up_is_resumed(self, make: Callable[..., Harness]) -> None:
         """A connected runtime with no cell running counts as fresh."""

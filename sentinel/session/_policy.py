@@ -56,6 +56,8 @@ class SessionPolicy:
             long (a report may have been on its way before the click landed).
         answer_interval: the same dialog is not answered twice within this many seconds.
         quota_retry: seconds between connect attempts while blocked by a usage limit or too many sessions.
+        adopt_after: a runtime busy when first seen is adopted (never resumed) once it has stayed
+            busy this long; one idle sooner was only starting (a kernel's handshake) and is fresh.
         unclassified_after: a page state nobody can classify for this long gets a debug bundle.
         reload_after_failures: consecutive failed reconnects after which the tab is reopened.
         max_resume_attempts: starts of the resume cell that fail before the notebook is in error.
@@ -85,6 +87,7 @@ class SessionPolicy:
     action_grace: float = 10.0
     answer_interval: float = 3.0
     quota_retry: float = 900.0
+    adopt_after: float = 5.0
     unclassified_after: float = 30.0
     reload_after_failures: int = 3
     max_resume_attempts: int = 3

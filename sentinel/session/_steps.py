@@ -50,7 +50,7 @@ class SessionSteps(SessionRuns):
             return
         now = self._clock()
         previous, self.observation = self.observation, obs
-        self._track_runtime(obs, previous)
+        self._track_runtime(obs, previous, now)
         if self.state is SessionState.FINISHED:
             await self._finished_step(obs, now)
             return
@@ -85,7 +85,8 @@ class SessionSteps(SessionRuns):
         )
         return True
 
-    def _track_runtime(self, obs: Observation, previous: Observation | None) -> None:
+    def _track_runtime(self, obs: Observation, previous: Observation | None, now: float) -> None:
+        self._settle_adoption(obs, now)
         crashed = obs.crash_toast is not None and obs.crash_toast != (previous and previous.crash_toast)
         if crashed:
             self._count("crashes")
@@ -102,12 +103,29 @@ class SessionSteps(SessionRuns):
             return
         if first_sight and obs.busy:
             # At start-up a runtime that is already working is left alone: the resume cell (or
-            # the user) is running in it. Recorded so a restart leaves it alone as well.
-            self._log.info("session.runtime_adopted", runtime_id=key)
-            self._ledger.mark_resumed(self.url, key)
+            # the user) is running in it. But a kernel that is only starting (JupyterLab's handshake
+            # reads busy for a moment) is fresh: the verdict waits until it has stayed busy a while.
+            self._runtime.adopt_candidate = (key, now + self.policy.adopt_after)
             return
         self._log.info("session.runtime_fresh", runtime_id=key, resume="pending")
         self._runtime.pending_resume = key
+
+    def _settle_adoption(self, obs: Observation, now: float) -> None:
+        candidate = self._runtime.adopt_candidate
+        if candidate is None:
+            return
+        key, deadline = candidate
+        if self._runtime.runtime_id != key or (obs.connection is not Connection.CONNECTED and not obs.busy):
+            self._runtime.adopt_candidate = None  # gone, or another runtime came (see() judges it)
+        elif not obs.busy:
+            self._runtime.adopt_candidate = None
+            self._log.info("session.runtime_fresh", runtime_id=key, resume="pending", was="starting")
+            self._runtime.pending_resume = key
+        elif now >= deadline:
+            # Recorded, so that a restart of the daemon leaves it alone as well.
+            self._runtime.adopt_candidate = None
+            self._log.info("session.runtime_adopted", runtime_id=key)
+            self._ledger.mark_resumed(self.url, key)
 
     async def _needs_human(self, obs: Observation) -> bool:
         reason: BlockedReason | None = None

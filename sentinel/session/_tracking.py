@@ -55,6 +55,8 @@ class RuntimeTracker:
         lost: a disconnect or Connecting was seen since the last connected runtime.
         seen_connected: any runtime has been seen connected since the session started.
         pending_resume: the runtime whose resume cell is due.
+        adopt_candidate: a runtime busy at first sight and when it would be adopted (left alone)
+            if it stays busy until then.
         resume_attempts: starts of the resume cell tried in this runtime.
         started_for: the runtime our last start of the resume cell was for (a start that raced a
             lost page is recognised by the cell running in that runtime).
@@ -65,6 +67,7 @@ class RuntimeTracker:
     lost: bool = False
     seen_connected: bool = False
     pending_resume: str | None = None
+    adopt_candidate: tuple[str, float] | None = None
     resume_attempts: int = 0
     started_for: str | None = None
     base_id: str | None = None
