@@ -20,7 +20,8 @@ A second page socket on ``soak`` (a passive window: it sends no input) reads eve
 line and "Resumed at step N" of the resume cell. Reported (and checked against targets):
 
 * faults survived (all), double resume runs (0: the resume cell started twice in one runtime),
-  checkpoints lost (0: a resume from older than the newest complete checkpoint at the fault);
+  checkpoints lost (0: a resume from older than the newest complete checkpoint at the fault),
+  sentinel's clicks on a captcha, sign-in or unknown dialog before the person acted (0);
 * goodput: unique training steps per wall second over the baseline rate; target >= 0.95 minus the
   share of time Colab itself held training up (allocating a runtime, a usage limit's retry wait);
 * recovery latency per fault (injected -> training running again, dialog answered, or notebook
@@ -167,8 +168,8 @@ def browser_pids(daemon: int, cdp_port: int) -> tuple[int | None, list[int]]:
     flag = f"--remote-debugging-port={cdp_port}"
     main, renderers = None, []
     for pid in descendants(daemon):
-        args = cmdline(pid)
-        if flag in args and not any(a.startswith("--type=") for a in args):
+        args = " ".join(cmdline(pid))  # Chromium's children rewrite theirs as one string
+        if flag in args and "--type=" not in args:
             main = pid
         elif "--type=renderer" in args:
             renderers.append(pid)
@@ -223,7 +224,7 @@ def daemon_child(spec_path: str) -> int:
     )  # fmt: skip
     scale = float(spec["scale"])
     policy = SessionPolicy.from_settings(
-        settings, quota_retry=900 / scale, backoff_cap=300 / scale, unclassified_after=30.0
+        settings, quota_retry=900 / scale, backoff_cap=300 / scale, unclassified_after=10.0
     )
 
     async def serve() -> int:
@@ -249,6 +250,7 @@ class Soak:
         self.watch = Watch()
         self.daemon: DaemonProcess | None = None
         self.rng = random.Random(args.seed)
+        self.untouchable_clicks = 0  # sentinel's clicks on a captcha, sign-in or unknown dialog
 
     def browser_wrapper(self) -> Path:
         from sentinel.browser import choose_browser
@@ -333,8 +335,9 @@ class Soak:
         return (s1 - s0) / (t1 - t0)
 
     def schedule(self, span: float) -> list[Fault]:
-        count = max(len(ALL_FAULTS), round(3 * self.args.hours))  # about three events per Colab hour
-        kinds = list(ALL_FAULTS) + [self.rng.choice(SHORT_FAULTS) for _ in range(count - len(ALL_FAULTS))]
+        every = self.args.kinds.split(",") if self.args.kinds else list(ALL_FAULTS)
+        count = max(len(every), round(3 * self.args.hours))  # about three events per Colab hour
+        kinds = every + [self.rng.choice(SHORT_FAULTS) for _ in range(count - len(every))]
         self.rng.shuffle(kinds)
         warmup, slot = 30.0, (span - 60.0) / count
         return [
@@ -393,10 +396,18 @@ class Soak:
             )
         elif kind in ("captcha", "unknown_dialog", "sign_out"):
             await emu.inject("soak", kind)
-            blocked = await self.until(lambda: self.state_now()[0] == "blocked", within=60)
-            fault.note = f"blocked {self.state_now()[1]}" if blocked else "never blocked"
-            await asyncio.sleep(HUMAN_DELAY)
+            if kind == "unknown_dialog":  # sentinel leaves it alone and tells a person (no state)
+                await asyncio.sleep(HUMAN_DELAY)
+            else:
+                blocked = await self.until(lambda: self.state_now()[0] == "blocked", within=60)
+                fault.note = f"blocked {self.state_now()[1]}" if blocked else "NEVER BLOCKED"
+                await asyncio.sleep(HUMAN_DELAY)
             acted = time.time()
+            self.untouchable_clicks += sum(
+                1
+                for e in emu.hub("soak").events.since(t)
+                if e["kind"] == "click" and str(e.get("target", "")).startswith(("dialog:", "captcha:"))
+            )
             if kind == "captcha":
                 await self.person("captcha")
             elif kind == "unknown_dialog":
@@ -525,6 +536,7 @@ class Soak:
             "not_survived": [f.kind for f in faults if f.latency is None],
             "double_resume_runs": sum(1 for n in starts.values() if n > 1),
             "resume_runs": sum(starts.values()),
+            "clicks_on_what_needs_a_person": self.untouchable_clicks,
             "checkpoints_lost": sum(
                 1 for f in faults if f.ckpt_before is not None and (f.resumed_from or 0) < f.ckpt_before
             ),
@@ -556,8 +568,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", type=float, default=90.0, help="seconds of uninterrupted training")
     parser.add_argument("--allocation", type=float, default=1.5, help="seconds Colab takes to allocate")
+    parser.add_argument("--kinds", help="comma-separated fault kinds to draw from (default: every kind)")
     parser.add_argument("--daemon-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if unknown := set((args.kinds or "").split(",")) - set(ALL_FAULTS) - {""}:
+        parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))} (known: {', '.join(ALL_FAULTS)})")
     if args.daemon_child:
         return daemon_child(args.daemon_child)
     from sentinel.log import configure_logging
@@ -576,6 +591,7 @@ def main() -> int:
         not result["not_survived"]
         and result["double_resume_runs"] == 0
         and result["checkpoints_lost"] == 0
+        and result["clicks_on_what_needs_a_person"] == 0
         and result["goodput"] >= result["goodput_target"]
         and (result["memory_growth"] is None or result["memory_growth"] <= 0.10)
     )
@@ -588,6 +604,7 @@ def main() -> int:
     )
     print(f"double resume runs         {result['double_resume_runs']} of {result['resume_runs']} (target 0)")
     print(f"checkpoints lost           {result['checkpoints_lost']} (target 0)")
+    print(f"clicks on what needs a person {result['clicks_on_what_needs_a_person']} (target 0)")
     print(
         f"goodput                    {result['goodput']:.3f} (target >= {result['goodput_target']:.3f}: 0.95 - Colab's share {result['colab_share']:.3f})"
     )
