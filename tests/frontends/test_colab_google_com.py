@@ -46,11 +46,11 @@ def test_colab_google_com_urls_are_accepted(tmp_path: Any) -> None:
 
 
 async def test_frontend_auto_recognises_colab_on_colab_google_com(
-    browser_type: BrowserType, browser_type_launch_args: dict[str, Any], emulator: EmulatorServer
+    browser_type: BrowserType, browser_type_launch_args: dict[str, Any], fresh_emulator: EmulatorServer
 ) -> None:
     """1. The emulator's page at http://colab.google.com:PORT/... 2. ``--frontend auto``: Colab, by its DOM.
-    3. It observes and connects there as anywhere."""
-    port = urlsplit(emulator.base_url).port
+    3. It observes there as anywhere (a fresh emulator: no runtime another test left connected)."""
+    port = urlsplit(fresh_emulator.base_url).port
     args = [*browser_type_launch_args.get("args", ()), "--host-resolver-rules=MAP colab.google.com 127.0.0.1"]
     browser = await browser_type.launch(**{**browser_type_launch_args, "args": args})
     try:
