@@ -11,7 +11,7 @@ does at exit (flushing a stdout that is full or closed) is not played here: such
 ``python -m sentinel``.
 
 The table of bad inputs takes about 20 s this way instead of about 6 CPU minutes (257 interpreters
-importing typer, pydantic and structlog).
+importing typer, pydantic, structlog and, for most cases, the daemon's Playwright and aiohttp).
 """
 
 from __future__ import annotations
@@ -23,7 +23,16 @@ import sys
 import traceback
 from typing import Any
 
-import sentinel.cli  # noqa: F401  (imported once here, inherited by every child)
+# Imported once here and inherited by every child: the CLI, and what its commands import lazily
+# (each child would import it anyway; a bad `run` pays for the daemon's imports before it says so).
+import apprise  # noqa: F401
+import apscheduler.schedulers.asyncio  # noqa: F401
+
+import sentinel.cli
+import sentinel.daemon
+import sentinel.emulator.server
+import sentinel.frontends.colab
+import sentinel.notify  # noqa: F401
 
 
 def _child(request: dict[str, Any]) -> None:
