@@ -58,6 +58,18 @@ def _once_per_kernel_process(server: JupyterServer) -> Counter[tuple[str, int]]:
     return Counter((run["kernel"], run["pid"]) for run in runs)
 
 
+async def _killed_kernel_resumed_once_more(jupyter: JupyterServer, daemon: Daemon) -> None:
+    """SIGKILL the kernel that ran the resume cell; the server restarts it under the same id and the new
+    process runs the resume cell once (and no process twice)."""
+    first = jupyter.runs()[0]
+    jupyter.kill_kernel_process(first["kernel"])
+    await eventually(lambda: len(jupyter.runs()) == 2, timeout=60, what=lambda: _session(daemon).observation)
+    second = jupyter.runs()[1]
+    assert second["kernel"] == first["kernel"] and second["pid"] != first["pid"]
+    await consistently(lambda: len(jupyter.runs()) == 2, duration=4)
+    assert set(_once_per_kernel_process(jupyter).values()) == {1}
+
+
 async def test_fresh_kernel_resumed_once_and_a_killed_kernel_once_more(
     jupyter: JupyterServer, tmp_path: Path
 ) -> None:
@@ -74,14 +86,7 @@ async def test_fresh_kernel_resumed_once_and_a_killed_kernel_once_more(
         assert "x.ipynb" in surfaces and "token=***" in surfaces
         assert TOKEN not in surfaces
 
-        jupyter.kill_kernel_process(first["kernel"])
-        await eventually(
-            lambda: len(jupyter.runs()) == 2, timeout=60, what=lambda: _session(daemon).observation
-        )
-        second = jupyter.runs()[1]
-        assert second["kernel"] == first["kernel"] and second["pid"] != first["pid"]
-        await consistently(lambda: len(jupyter.runs()) == 2, duration=4)
-        assert set(_once_per_kernel_process(jupyter).values()) == {1}
+        await _killed_kernel_resumed_once_more(jupyter, daemon)
         assert _session(daemon).counters.resumes == 2
 
 
@@ -192,13 +197,5 @@ async def test_notebook7_page_resumed_once_and_once_more_after_a_kernel_kill(
     """
     async with running_daemon([jupyter.url("/notebooks/x.ipynb")], tmp_path) as daemon:
         await eventually(lambda: len(jupyter.runs()) == 1, timeout=90, what=lambda: _session(daemon).state)
-        first = jupyter.runs()[0]
         await consistently(lambda: len(jupyter.runs()) == 1, duration=4)
-        jupyter.kill_kernel_process(first["kernel"])
-        await eventually(
-            lambda: len(jupyter.runs()) == 2, timeout=60, what=lambda: _session(daemon).observation
-        )
-        second = jupyter.runs()[1]
-        assert second["kernel"] == first["kernel"] and second["pid"] != first["pid"]
-        await consistently(lambda: len(jupyter.runs()) == 2, duration=4)
-        assert set(_once_per_kernel_process(jupyter).values()) == {1}
+        await _killed_kernel_resumed_once_more(jupyter, daemon)
