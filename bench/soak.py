@@ -43,7 +43,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from bench.daemon_latency import stats
+from bench.daemon_memory import free_port, memory, tree
 
 NOTEBOOK_SOURCE = Path(__file__).resolve().parents[1] / "sentinel" / "emulator" / "notebooks" / "train.ipynb"
 RESUME_CELL = "train1resume"
@@ -117,45 +119,6 @@ class Watch:
 # ---- processes ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def descendants(root: int) -> list[int]:
-    tree, out, todo = children(), [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(tree.get(pid, []))
-    return out
-
-
-def pss_kb(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-        except (OSError, StopIteration):
-            continue
-    return total
-
-
 def cmdline(pid: int) -> list[str]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -168,7 +131,7 @@ def browser_pids(daemon: int, cdp_port: int) -> tuple[int | None, list[int]]:
     """The browser's main process under ``daemon`` and its renderer processes."""
     flag = f"--remote-debugging-port={cdp_port}"
     main, renderers = None, []
-    for pid in descendants(daemon):
+    for pid in tree(daemon):
         args = " ".join(cmdline(pid))  # Chromium's children rewrite theirs as one string
         if flag in args and "--type=" not in args:
             main = pid
@@ -195,7 +158,7 @@ class DaemonProcess:
     def kill(self) -> None:
         """SIGKILL the whole group: the daemon, its Playwright driver and its browser."""
         assert self.proc is not None
-        pids = descendants(self.proc.pid)
+        pids = tree(self.proc.pid)
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -247,7 +210,7 @@ class Soak:
         self.scale = args.hours * 3600 / (args.minutes * 60)
         self.cdp_port, self.status_port = free_port(), free_port()
         self.states: list[tuple[float, str, str | None]] = []  # status timeline of the soak notebook
-        self.memory: list[tuple[float, int]] = []
+        self.memory: list[tuple[float, float]] = []  # (time, PSS MB)
         self.watch = Watch()
         self.daemon: DaemonProcess | None = None
         self.rng = random.Random(args.seed)
@@ -290,7 +253,7 @@ class Soak:
     async def sample_memory(self) -> None:
         while True:
             if self.daemon is not None and self.daemon.proc is not None and self.daemon.proc.poll() is None:
-                self.memory.append((time.time(), pss_kb(descendants(self.daemon.proc.pid))))
+                self.memory.append((time.time(), memory(tree(self.daemon.proc.pid))[1]))
             await asyncio.sleep(10)
 
     async def watch_page(self, http: aiohttp.ClientSession, base_url: str, name: str, watch: Watch) -> None:
@@ -531,8 +494,8 @@ class Soak:
                 notebook_start += f.recovered - before[-1] if before else 0.0
         latencies = [f.latency for f in faults if f.latency is not None]
         hour = wall / self.args.hours
-        first = [kb for t, kb in self.memory if t < start + hour]
-        last = [kb for t, kb in self.memory if t >= end - hour]
+        first = [mb for t, mb in self.memory if t < start + hour]
+        last = [mb for t, mb in self.memory if t >= end - hour]
         growth = statistics.mean(last) / statistics.mean(first) - 1 if first and last else None
         goodput = steps / (rate * wall)
         return {
@@ -557,19 +520,15 @@ class Soak:
             "goodput_target": round(0.95 - colab_time / wall, 4),
             "notebook_start_share": round(notebook_start / wall, 4),
             "recovery_s": _percentiles(latencies),
-            "pss_first_hour_mb": round(statistics.mean(first) / 1024, 1) if first else None,
-            "pss_last_hour_mb": round(statistics.mean(last) / 1024, 1) if last else None,
+            "pss_first_hour_mb": round(statistics.mean(first), 1) if first else None,
+            "pss_last_hour_mb": round(statistics.mean(last), 1) if last else None,
             "memory_growth": round(growth, 4) if growth is not None else None,
             "per_fault": [asdict(f) | {"latency": f.latency} for f in faults],
         }
 
 
-def _percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"n": 0, "p50": None, "p95": None, "max": None}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(ordered), "p50": round(statistics.median(ordered), 3), "p95": round(p95, 3), "max": round(ordered[-1], 3)}  # fmt: skip
+def _percentiles(values: list[float]) -> dict[str, Any]:
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in stats(values).items()}
 
 
 def main() -> int:
@@ -622,7 +581,7 @@ def main() -> int:
     print(
         f"  of the loss, a fresh runtime's own start-up (torch, Drive, data, checkpoint): {result['notebook_start_share']:.3f}"
     )
-    print(f"recovery latency           p50 {r['p50']} s  p95 {r['p95']} s  max {r['max']} s (n={r['n']})")
+    print(f"recovery latency           p50 {r['median']} s  p95 {r['p95']} s  max {r['max']} s (n={r['n']})")
     print(
         f"memory (PSS, first->last hour) {result['pss_first_hour_mb']} -> {result['pss_last_hour_mb']} MB: growth {result['memory_growth']} (target <= 0.10)"
     )

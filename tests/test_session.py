@@ -124,6 +124,17 @@ def training_notebook() -> FakeNotebook:
     return FakeNotebook(cells={"setup": "import torch", "resume": f"{MARKER}\ntrain()", "plot": "plot()"})
 
 
+def already_connected(runtime_id: str, *, busy: bool = False) -> Callable[[], FakeNotebook]:
+    """A training notebook whose page already shows ``runtime_id`` connected (busy: a cell runs)."""
+
+    def notebook() -> FakeNotebook:
+        nb = training_notebook()
+        nb.connection, nb.runtime_id, nb.busy = Connection.CONNECTED, runtime_id, busy
+        return nb
+
+    return notebook
+
+
 @pytest.fixture(name="store")
 def _store(tmp_path: Path) -> Iterator[StateStore]:
     with StateStore.open(tmp_path / "state") as store:
@@ -402,10 +413,7 @@ class TestStartUpAndResume:
     ) -> None:
         """A runtime still working ``adopt_after`` after the daemon starts is adopted: no resume, now or after a restart."""
 
-        def working() -> FakeNotebook:
-            nb = training_notebook()
-            nb.connection, nb.runtime_id, nb.busy = Connection.CONNECTED, "rt-busy", True
-            return nb
+        working = already_connected("rt-busy", busy=True)
 
         h = make(notebook=working)
         await h.start()
@@ -426,10 +434,7 @@ class TestStartUpAndResume:
     ) -> None:
         """Busy at first sight, idle at the next report (a fresh kernel's handshake): fresh, resumed once."""
 
-        def starting() -> FakeNotebook:
-            nb = training_notebook()
-            nb.connection, nb.runtime_id, nb.busy = Connection.CONNECTED, "rt-new", True
-            return nb
+        starting = already_connected("rt-new", busy=True)
 
         h = make(notebook=starting)
         await h.start()
@@ -443,10 +448,7 @@ class TestStartUpAndResume:
     async def test_idle_runtime_at_start_up_is_resumed(self, make: Callable[..., Harness]) -> None:
         """A connected runtime with no cell running counts as fresh."""
 
-        def idle() -> FakeNotebook:
-            nb = training_notebook()
-            nb.connection, nb.runtime_id = Connection.CONNECTED, "rt-idle"
-            return nb
+        idle = already_connected("rt-idle")
 
         h = make(notebook=idle)
         await h.start()
@@ -456,10 +458,7 @@ class TestStartUpAndResume:
     async def test_restart_does_not_resume_a_runtime_twice(self, tmp_path: Path, clock: FakeClock) -> None:
         """The ledger outlives the daemon: a new session over the same state dir skips a resumed runtime."""
 
-        def idle() -> FakeNotebook:
-            nb = training_notebook()
-            nb.connection, nb.runtime_id = Connection.CONNECTED, "rt-1"
-            return nb
+        idle = already_connected("rt-1")
 
         state = tmp_path / "state"
         with StateStore.open(state) as store:
